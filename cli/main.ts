@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerTaskCommands } from './task-commands';
+import { registerWorkerCommands } from './worker-commands';
+import { EXIT } from './run-cli';
+
+const program = new Command('remote-completion')
+  .description('Complete or fail waiting Temporal workflow tasks by answering an email.')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
+  });
+
+registerWorkerCommands(program);
+registerTaskCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
+import { parseDuration } from '../domain/duration';
+import {
+  decideUpdate,
+  reassignUpdate,
+  stateQuery,
+  taskWorkflowId,
+  TASK_WORKFLOW_PREFIX,
+  type Action,
+  type Assignee,
+  type TaskInput,
+  type TaskResult,
+  type TaskState,
+  type TaskStatus,
+} from '../workflows/definitions';
+import { ASSIGNEES, STATUS } from '../workflows/search-attributes';
+import type { remoteCompletionTask } from '../workflows/task';
+
+/** Input the API or CLI got wrong; the message says what to fix. */
+export class TaskInputError extends Error {
+  override name = 'TaskInputError';
+}
+
+export interface StartTaskOptions {
+  /** Letters, digits, `.`, `_`, `-`; generated when omitted. */
+  taskId?: string;
+  title: string;
+  description?: string;
+  /** Addresses (`a@x`, `Name <a@x>`), a comma-separated list, or assignee objects. */
+  assignees: string | string[] | Assignee[];
+  /** e.g. `2d`; no timeout when omitted. */
+  timeout?: string;
+  /** e.g. `1d`; no reminders when omitted. */
+  reminderEvery?: string;
+  requester?: string;
+  context?: Record<string, string>;
+}
+
+export interface TaskSummary {
+  taskId: string;
+  workflowId: string;
+  title?: string;
+  status?: TaskStatus;
+  assignees: string[];
+  startedAt: string;
+  closedAt?: string;
+}
+
+const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const TASK_STATUSES: readonly TaskStatus[] = ['sending', 'waiting', 'completed', 'failed', 'timed-out', 'cancelled'];
+
+export interface WhitelistSettings {
+  enabled: boolean;
+  domains: readonly string[];
+}
+
+/** The typed API for remote completion tasks: what the CLI uses, and what other services can use. */
+export class RemoteCompletionClient {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly whitelist: WhitelistSettings = { enabled: false, domains: [] },
+  ) {}
+
+  async start(options: StartTaskOptions): Promise<{ taskId: string; workflowId: string }> {
+    const input = this.validateStart(options);
+    const workflowId = taskWorkflowId(input.taskId);
+    try {
+      await this.client.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: STATUS, value: 'sending' },
+          { key: ASSIGNEES, value: input.assignees.map((a) => a.address) },
+        ],
+        staticSummary: `${input.title} (${input.assignees.map((a) => a.address).join(', ')})`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new TaskInputError(`task ${input.taskId} already exists: choose another --id`);
+      }
+      throw err;
+    }
+    return { taskId: input.taskId, workflowId };
+  }
+
+  async getState(taskId: string): Promise<TaskState> {
+    return this.call(taskId, (handle) => handle.query(stateQuery));
+  }
+
+  /** The task's result; a cancelled task gives outcome `cancelled`. Rejects when `timeoutMs` passes first. */
+  async waitForResult(taskId: string, timeoutMs?: number): Promise<TaskResult> {
+    const result = this.call(taskId, async (handle) => {
+      try {
+        return await handle.result();
+      } catch (err) {
+        if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+          const state = await handle.query(stateQuery);
+          return state.result ?? { outcome: 'cancelled' as const, decidedAt: new Date().toISOString() };
+        }
+        throw err;
+      }
+    });
+    if (timeoutMs === undefined) return result;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WaitTimeoutError(`task ${taskId} is still open after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([result, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async list(filter: { status?: string; assignee?: string } = {}): Promise<TaskSummary[]> {
+    const clauses = [`WorkflowType = 'remoteCompletionTask'`];
+    if (filter.status !== undefined) {
+      if (!TASK_STATUSES.includes(filter.status as TaskStatus)) {
+        throw new TaskInputError(`unknown status ${JSON.stringify(filter.status)}: expected one of ${TASK_STATUSES.join(', ')}`);
+      }
+      clauses.push(`${STATUS.name} = '${filter.status}'`);
+    }
+    if (filter.assignee !== undefined) {
+      const [assignee] = parseOrThrow(filter.assignee);
+      clauses.push(`${ASSIGNEES.name} = '${assignee!.address}'`);
+    }
+    const tasks: TaskSummary[] = [];
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+      tasks.push({
+        taskId: info.workflowId.startsWith(TASK_WORKFLOW_PREFIX) ? info.workflowId.slice(TASK_WORKFLOW_PREFIX.length) : info.workflowId,
+        workflowId: info.workflowId,
+        title: typeof info.memo?.title === 'string' ? info.memo.title : undefined,
+        status: info.typedSearchAttributes.get(STATUS) as TaskStatus | undefined,
+        assignees: info.typedSearchAttributes.get(ASSIGNEES) ?? [],
+        startedAt: info.startTime.toISOString(),
+        closedAt: info.closeTime?.toISOString(),
+      });
+    }
+    return tasks;
+  }
+
+  complete(taskId: string, decision: { by: string; comment?: string }): Promise<TaskResult> {
+    return this.decide(taskId, 'complete', decision);
+  }
+
+  fail(taskId: string, decision: { by: string; comment?: string }): Promise<TaskResult> {
+    return this.decide(taskId, 'fail', decision);
+  }
+
+  async reassign(taskId: string, assignees: string | string[] | Assignee[]): Promise<TaskState> {
+    const parsed = this.validateAssignees(assignees);
+    return this.call(taskId, (handle) => handle.executeUpdate(reassignUpdate, { args: [parsed] }));
+  }
+
+  async cancel(taskId: string): Promise<void> {
+    await this.call(taskId, async (handle) => {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') throw new TaskInputError(`task ${taskId} is already closed (${status.name.toLowerCase()})`);
+      await handle.cancel();
+    });
+  }
+
+  private decide(taskId: string, action: Action, decision: { by: string; comment?: string }): Promise<TaskResult> {
+    if (!decision.by?.trim()) throw new TaskInputError('a decision needs --by: who decided');
+    return this.call(taskId, (handle) =>
+      handle.executeUpdate(decideUpdate, { args: [{ action, by: decision.by.trim(), comment: decision.comment?.trim() }] }),
+    );
+  }
+
+  /** Runs an operation on a task's workflow, turning "not found" and refused updates into one clear error. */
+  private async call<T>(taskId: string, op: (handle: WorkflowHandle<typeof remoteCompletionTask>) => Promise<T>): Promise<T> {
+    checkTaskId(taskId);
+    try {
+      return await op(this.client.workflow.getHandle(taskWorkflowId(taskId)));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new TaskInputError(`no task with id ${taskId}`);
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new TaskInputError(`task ${taskId}: ${err.cause?.message ?? err.message}`);
+      }
+      if (isClosedWorkflowUpdate(err)) throw new TaskInputError(`task ${taskId} is already closed`);
+      throw err;
+    }
+  }
+
+  private validateStart(options: StartTaskOptions): TaskInput {
+    const title = options.title?.trim();
+    if (!title) throw new TaskInputError('a task needs a title (--title)');
+    if (title.length > 500) throw new TaskInputError('the title is longer than 500 characters');
+    const taskId = options.taskId ?? generateTaskId();
+    checkTaskId(taskId);
+    return {
+      taskId,
+      title,
+      description: options.description,
+      assignees: this.validateAssignees(options.assignees),
+      timeout: durationOrThrow('timeout', options.timeout),
+      reminderEvery: durationOrThrow('reminder-every', options.reminderEvery),
+      requester: options.requester,
+      context: options.context,
+    };
+  }
+
+  private validateAssignees(assignees: string | string[] | Assignee[]): Assignee[] {
+    const parsed = Array.isArray(assignees) && typeof assignees[0] === 'object'
+      ? parseOrThrow((assignees as Assignee[]).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)))
+      : parseOrThrow(assignees as string | string[]);
+    const problem = checkAssigneeAddresses(parsed.map((a) => a.address), this.whitelist);
+    if (problem) throw new TaskInputError(problem);
+    return parsed;
+  }
+}
+
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
+
+function parseOrThrow(list: string | readonly string[]): Assignee[] {
+  try {
+    return parseAssignees(list);
+  } catch (err) {
+    throw new TaskInputError((err as Error).message);
+  }
+}
+
+function durationOrThrow(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const ms = parseDuration(value);
+    if (ms <= 0) throw new Error(`expected a positive duration, got ${JSON.stringify(value)}`);
+    return ms;
+  } catch (err) {
+    throw new TaskInputError(`--${name}: ${(err as Error).message}`);
+  }
+}
+
+function checkTaskId(taskId: string): void {
+  if (!TASK_ID.test(taskId)) {
+    throw new TaskInputError(`invalid task id ${JSON.stringify(taskId)}: use letters, digits, ".", "_" or "-" (at most 100)`);
+  }
+}
+
+function generateTaskId(): string {
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  return `${day}-${randomBytes(4).toString('hex')}`;
+}
+
+function isClosedWorkflowUpdate(err: unknown): boolean {
+  return err instanceof Error && /workflow execution already completed/i.test(err.message);
+}

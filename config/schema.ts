@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration';
+
+const numeric = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v);
+
+const port = z.preprocess(
+  numeric,
+  z
+    .number({ error: (issue) => `expected a number 1-65535, got ${JSON.stringify(issue.input)}` })
+    .int('expected a whole number 1-65535')
+    .min(1, 'expected a number 1-65535')
+    .max(65535, 'expected a number 1-65535'),
+);
+
+const bool = z.preprocess(
+  (v) => (v === 'true' ? true : v === 'false' ? false : v),
+  z.boolean({ error: (issue) => `expected true or false, got ${JSON.stringify(issue.input)}` }),
+);
+
+const host = z.string().trim().min(1, 'expected a host name or address');
+const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
+
+const duration = z
+  .string()
+  .transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'expected a domain such as example.com or *.example.com');
+
+const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+
+export const configSchema = z.object({
+  temporal: z.object({
+    address: host.default('127.0.0.1:7233'),
+    namespace: z.string().min(1).default('default'),
+    taskQueue: z.string().min(1).default('remote-completion'),
+  }),
+  smtp: z.object({
+    host,
+    port: port.default(587),
+    /** Implicit TLS (port 465). */
+    secure: bool.default(false),
+    /** Refuse to send unless STARTTLS succeeds. */
+    requireTLS: bool.default(false),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    /** From header of request emails; defaults to imap.fromAddress. */
+    from: email.optional(),
+    /** PEM file with extra trusted CA certificates (self-signed test servers). */
+    ca: z.string().optional(),
+  }),
+  imap: z.object({
+    host,
+    port: port.default(993),
+    tls: bool.default(true),
+    /** The completion mailbox: replies go here; mail from it is never a decision. */
+    fromAddress: email,
+    user: z.string().min(1, 'expected the IMAP login'),
+    password: z.string().min(1, 'expected the IMAP password'),
+    ca: z.string().optional(),
+    /** Move processed mail here instead of deleting it. */
+    auditFolder: z.string().min(1).optional(),
+    /** Messages larger than this are not downloaded (bytes). */
+    maxMessageBytes: z.preprocess(numeric, z.number().int().positive('expected a positive number of bytes')).default(1_000_000),
+    /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
+    idle: bool.default(true),
+  }),
+  whitelist: z
+    .object({
+      enabled: bool.default(false),
+      domains: listOf(domainName).default([]),
+    })
+    .default({ enabled: false, domains: [] })
+    .refine((w) => !w.enabled || w.domains.length > 0, {
+      message: 'whitelisting is enabled but no domains are listed: add domains or set whitelist.enabled=false',
+    }),
+  signature: z.object({
+    secrets: listOf(z.string().min(16, 'each secret needs at least 16 characters')).refine((s) => s.length > 0, {
+      message: 'expected at least one secret (newest first)',
+    }),
+  }),
+  remoteCompletion: z
+    .object({
+      syncInterval: duration.default(30_000),
+      startupDelay: duration.default(30_000),
+      /** How long a request stays answerable when the task has no timeout. */
+      tokenLifetime: duration.default(30 * 86_400_000),
+    })
+    .default({ syncInterval: 30_000, startupDelay: 30_000, tokenLifetime: 30 * 86_400_000 }),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      mailDebug: bool.default(false),
+      file: z.string().optional(),
+    })
+    .default({ level: 'info', mailDebug: false }),
+});
+
+export type Config = z.infer<typeof configSchema>;

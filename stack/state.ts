@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pickFreePorts, writeFileAtomic } from './processes';
+
+export const COMPLETION_ADDRESS = 'completion@example.test';
+export const DOMAINS = ['example.test', 'other.test'];
+const ADDRESSES = [COMPLETION_ADDRESS, 'alice@example.test', 'carol@example.test', 'bob@other.test'];
+
+export type ServiceName = 'temporal' | 'dovecot' | 'postfix';
+
+export interface StackAccount {
+  address: string;
+  password: string;
+}
+
+/** `<dir>/stack.json`: everything chosen at the first `up` (kept across restarts) plus the pids of what runs now. */
+export interface StackState {
+  version: 1;
+  /** Unique per data dir, so several stacks can run side by side. */
+  instance: string;
+  ports: { temporal: number; temporalUi: number; smtp: number; imaps: number; lmtp: number };
+  accounts: StackAccount[];
+  signatureSecret: string;
+  pids: Partial<Record<ServiceName, number>>;
+}
+
+export const stateFile = (dir: string) => path.join(dir, 'stack.json');
+const secret = () => randomBytes(32).toString('base64url');
+
+export async function readState(dir: string): Promise<StackState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(stateFile(dir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const state = JSON.parse(text) as StackState;
+  if (state.version !== 1) throw new Error(`${stateFile(dir)}: unknown version ${String(state.version)}`);
+  return state;
+}
+
+export async function loadOrCreateState(dir: string): Promise<StackState> {
+  const existing = await readState(dir);
+  const state: StackState = existing ?? (await newState(dir));
+  for (const address of ADDRESSES) {
+    if (!state.accounts.some((a) => a.address === address)) state.accounts.push({ address, password: secret() });
+  }
+  await saveState(dir, state);
+  return state;
+}
+
+async function newState(dir: string): Promise<StackState> {
+  const [temporal, temporalUi, smtp, imaps, lmtp] = (await pickFreePorts(5)) as [number, number, number, number, number];
+  return {
+    version: 1,
+    instance: `rc-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 10)}`,
+    ports: { temporal, temporalUi, smtp, imaps, lmtp },
+    accounts: [],
+    signatureSecret: secret(),
+    pids: {},
+  };
+}
+
+export function saveState(dir: string, state: StackState): Promise<void> {
+  return writeFileAtomic(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`, 0o600);
+}
+
+export function account(state: StackState, address: string): StackAccount {
+  const found = state.accounts.find((a) => a.address === address);
+  if (!found) throw new Error(`stack.json has no account ${address}`);
+  return found;
+}

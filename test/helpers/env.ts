@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after } from 'node:test';
+import { ImapFlow, type FetchMessageObject } from 'imapflow';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { Logger } from 'pino';
+import { loadConfig } from '../../config/load';
+import type { Config } from '../../config/schema';
+import { connectTemporal } from '../../client/connect';
+import { RemoteCompletionClient } from '../../client/task-client';
+import { createLogger } from '../../worker/logger';
+import { createWorker, type WorkerHandle } from '../../worker/run-worker';
+import type { StackAccount } from '../../stack';
+
+/** Set by test/run-all.ts, which starts the test stack and bundles the workflows once. */
+const stackDir = process.env.REMOTE_COMPLETION_TEST_STACK;
+if (!stackDir) throw new Error('integration tests run through "npm test" (test/run-all.ts), which starts the test stack');
+
+export const logDir = path.join(stackDir, 'logs');
+const baseConfigFile = path.join(stackDir, 'config.yaml');
+const accounts: StackAccount[] = (JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }).accounts;
+
+export function account(address: string): StackAccount {
+  const found = accounts.find((a) => a.address === address);
+  if (!found) throw new Error(`no test account ${address}`);
+  return found;
+}
+
+export const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/** The test stack's config with a task queue of its own, so test files never share workers. */
+export function testConfig(overrides: (config: Config) => void = () => {}): Config {
+  const config = loadConfig(baseConfigFile, {});
+  config.temporal.taskQueue = unique('test');
+  config.log.level = 'debug';
+  overrides(config);
+  return config;
+}
+
+export function testLogger(name: string): Logger {
+  return createLogger({ level: 'trace', file: path.join(logDir, `${name}.log`) });
+}
+
+const bundlePath = process.env.REMOTE_COMPLETION_TEST_BUNDLE;
+
+export async function startWorker(config: Config, log: Logger): Promise<WorkerHandle> {
+  const handle = await createWorker(config, log, bundlePath ? { workflowBundle: { codePath: bundlePath } } : {});
+  void handle.run();
+  return handle;
+}
+
+export async function taskClient(config: Config): Promise<RemoteCompletionClient> {
+  const { client, connection } = await connectTemporal(config.temporal);
+  after(() => connection.close());
+  return new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist);
+}
+
+export function imapFor(config: Config, address: string): ImapFlow {
+  return new ImapFlow({
+    host: config.imap.host,
+    port: config.imap.port,
+    secure: config.imap.tls,
+    tls: config.imap.ca ? { ca: readFileSync(config.imap.ca) } : undefined,
+    auth: { user: address, pass: account(address).password },
+    logger: false,
+  });
+}
+
+/** Sends a message over SMTP (STARTTLS + AUTH) as the given test account. */
+export async function sendAs(config: Config, address: string, message: SendMailOptions): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: config.smtp.host,
+    port: config.smtp.port,
+    requireTLS: true,
+    tls: config.smtp.ca ? { ca: readFileSync(config.smtp.ca) } : undefined,
+    auth: { user: address, pass: account(address).password },
+  });
+  try {
+    await transport.sendMail({ from: address, ...message });
+  } finally {
+    transport.close();
+  }
+}
+
+export interface ReceivedMail {
+  uid: number;
+  parsed: ParsedMail;
+}
+
+/** Polls a mailbox until `count` messages match, then returns them parsed (oldest first). */
+export async function waitForMail(
+  config: Config,
+  address: string,
+  match: (mail: ParsedMail) => boolean,
+  { count = 1, timeoutMs = 15_000 } = {},
+): Promise<ReceivedMail[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await readMailbox(config, address)).filter((m) => match(m.parsed));
+    if (found.length >= count) return found;
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${count} matching message(s) in ${address}'s INBOX within ${timeoutMs} ms, found ${found.length}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function readMailbox(config: Config, address: string): Promise<ReceivedMail[]> {
+  const imap = imapFor(config, address);
+  await imap.connect();
+  try {
+    const lock = await imap.getMailboxLock('INBOX');
+    const raw: FetchMessageObject[] = [];
+    try {
+      if ((imap.mailbox && imap.mailbox.exists) || 0) {
+        for await (const message of imap.fetch('1:*', { uid: true, source: true })) raw.push(message);
+      }
+    } finally {
+      lock.release();
+    }
+    return Promise.all(raw.map(async (m) => ({ uid: m.uid, parsed: await simpleParser(m.source!) })));
+  } finally {
+    await imap.logout();
+  }
+}

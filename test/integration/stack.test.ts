@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { Connection } from '@temporalio/client';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import pino from 'pino';
+import { loadConfig } from '../../config/load';
+import { repoRoot, stackDown, stackStatus, stackUp, type StackInfo } from '../../stack';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+
+const dir = path.join(repoRoot(), '.stack', `it-stack-${process.pid}`);
+const log = pino({ level: process.env.STACK_TEST_LOG ?? 'warn' });
+const opts = { dir, log };
+
+after(async () => {
+  await stackDown(opts);
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Independent of the stack's own helpers: a /proc entry that is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+function sessionMembers(sids: number[]): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return sids.includes(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const pidsOf = (info: StackInfo) => [info.temporal.pid, info.imap.pid, info.smtp.pid];
+const passwordOf = (info: StackInfo, address: string) => info.accounts.find((a) => a.address === address)?.password ?? assert.fail(`no account ${address}`);
+const since = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
+
+void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP, down', async (t) => {
+  await rm(dir, { recursive: true, force: true });
+
+  let t0 = performance.now();
+  const info = await stackUp(opts);
+  t.diagnostic(`cold up (fresh dir, incl. certificate): ${since(t0)}`);
+  assert.equal(info.reused, false);
+  for (const pid of pidsOf(info)) assert.ok(pid > 0 && alive(pid), `pid ${pid} should be alive`);
+  const ca = readFileSync(info.caFile);
+  const completion = 'completion@example.test';
+  const alice = 'alice@example.test';
+
+  await t.test('generated config passes the project schema, secrets are 0600', async () => {
+    const config = loadConfig(info.configFile, {});
+    assert.equal(config.temporal.address, info.temporal.address);
+    assert.equal(config.smtp.port, info.smtp.port);
+    assert.equal(config.imap.port, info.imap.port);
+    assert.equal(config.imap.password, passwordOf(info, completion));
+    assert.equal(config.smtp.ca, info.caFile);
+    assert.deepEqual(info.accounts.map((a) => a.address).sort(), [alice, 'bob@other.test', 'carol@example.test', completion]);
+    for (const file of [info.configFile, path.join(dir, 'stack.json')]) assert.equal((await stat(file)).mode & 0o777, 0o600, file);
+  });
+
+  await t.test('temporal answers and has the custom search attributes', async () => {
+    const connection = await Connection.connect({ address: info.temporal.address });
+    try {
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      for (const { name } of CUSTOM_SEARCH_ATTRIBUTES) assert.ok(customAttributes && name in customAttributes, `search attribute ${name}`);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  await t.test('second up reuses everything', async () => {
+    t0 = performance.now();
+    const again = await stackUp(opts);
+    t.diagnostic(`warm up (all running): ${since(t0)}`);
+    assert.equal(again.reused, true);
+    assert.deepEqual(pidsOf(again), pidsOf(info));
+  });
+
+  await t.test('up restarts only a dead service', async () => {
+    process.kill(info.imap.pid, 'SIGTERM');
+    await until('dovecot to exit', () => (alive(info.imap.pid) ? undefined : true));
+    t0 = performance.now();
+    const again = await stackUp(opts);
+    t.diagnostic(`up with dovecot dead: ${since(t0)}`);
+    assert.equal(again.reused, false);
+    assert.notEqual(again.imap.pid, info.imap.pid);
+    assert.ok(alive(again.imap.pid));
+    assert.equal(again.temporal.pid, info.temporal.pid);
+    assert.equal(again.smtp.pid, info.smtp.pid);
+    info.imap.pid = again.imap.pid;
+  });
+
+  const smtp = (auth?: { user: string; pass: string }) =>
+    nodemailer.createTransport({ host: info.smtp.host, port: info.smtp.port, secure: false, requireTLS: true, auth, tls: { ca } });
+
+  await t.test('mail from alice (STARTTLS + AUTH) reaches completion over IMAPS', async () => {
+    const token = randomUUID();
+    const sent = await smtp({ user: alice, pass: passwordOf(info, alice) }).sendMail({
+      from: alice,
+      to: completion,
+      subject: `stack test ${token}`,
+      text: `body ${token}`,
+    });
+    assert.deepEqual(sent.accepted, [completion]);
+
+    const imap = new ImapFlow({
+      host: info.imap.host,
+      port: info.imap.port,
+      secure: true,
+      tls: { ca },
+      auth: { user: completion, pass: passwordOf(info, completion) },
+      logger: false,
+    });
+    await imap.connect();
+    try {
+      const uid = await until('the message in INBOX', async () => {
+        await imap.mailboxOpen('INBOX'); // re-select: a selected mailbox does not see new mail by itself
+        const uids = await imap.search({ subject: token }, { uid: true });
+        return uids && uids.length === 1 ? uids[0] : undefined;
+      });
+      const message = await imap.fetchOne(String(uid), { envelope: true, source: true }, { uid: true });
+      assert.ok(message && message.source, 'fetched the message');
+      assert.equal(message.envelope?.from?.[0]?.address, alice);
+      const source = message.source.toString();
+      assert.match(source, new RegExp(`body ${token}`));
+      // Postfix stamps "ESMTPSA" only for a session that was both TLS-encrypted and authenticated.
+      assert.match(source, /with ESMTPSA/);
+    } finally {
+      await imap.logout();
+    }
+  });
+
+  await t.test('a wrong SMTP password gets 535', async () => {
+    await assert.rejects(smtp({ user: alice, pass: 'wrong-password' }).sendMail({ from: alice, to: completion, text: 'x' }), (err: { responseCode?: number }) => {
+      assert.equal(err.responseCode, 535);
+      return true;
+    });
+  });
+
+  await t.test('an unknown recipient gets 550 at RCPT', async () => {
+    const send = smtp({ user: alice, pass: passwordOf(info, alice) }).sendMail({ from: alice, to: 'nobody@example.test', text: 'x' });
+    await assert.rejects(send, (err: { responseCode?: number; response?: string }) => {
+      assert.equal(err.responseCode, 550);
+      assert.match(err.response ?? '', /User unknown/);
+      return true;
+    });
+  });
+
+  await t.test('mail without AUTH is refused', async () => {
+    await assert.rejects(smtp().sendMail({ from: alice, to: completion, text: 'x' }), (err: { responseCode?: number }) => {
+      assert.equal(err.responseCode, 554);
+      return true;
+    });
+  });
+
+  await t.test('down stops every process of the stack and keeps the data', async () => {
+    const pids = pidsOf(info);
+    assert.ok(sessionMembers(pids).length > pids.length, 'the daemons have child processes before down');
+    t0 = performance.now();
+    await stackDown(opts);
+    t.diagnostic(`down: ${since(t0)}`);
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} still alive`);
+    assert.deepEqual(sessionMembers(pids), [], 'no process left in the daemons sessions');
+    const status = await stackStatus(opts);
+    assert.equal(status.running, false);
+    assert.ok(status.services.every((s) => !s.alive));
+    const state = JSON.parse(readFileSync(path.join(dir, 'stack.json'), 'utf8')) as { pids: object; accounts: unknown };
+    assert.deepEqual(state.pids, {});
+    assert.deepEqual(state.accounts, info.accounts);
+    assert.ok(existsSync(path.join(dir, 'temporal', 'temporal.db')));
+  });
+});

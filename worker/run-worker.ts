@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import { createSmtpTransport } from '../activities/smtp';
+import { connectTemporal } from '../client/connect';
+import { createActivities } from './activities';
+import { watchInbox, type IdleWatcher } from './idle-watcher';
+import { ensureSearchAttributes } from './search-attributes';
+import { ensureSyncSchedule, triggerSync } from './sync-schedule';
+import { PinoTemporalLogger } from './temporal-logger';
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's logs into pino; allowed once per process, before any connection. */
+export function installRuntime(log: Logger): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new PinoTemporalLogger(log.child({ module: 'temporal' })) });
+  runtimeInstalled = true;
+}
+
+export interface WorkerHandle {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after shutdown(), a signal, or a fatal error). */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface CreateWorkerOptions {
+  /** A prebuilt bundle (tests, production build); without it the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * A worker for both workflows that also keeps the mailbox-sync schedule in line with the config
+ * and, with `imap.idle`, triggers a sync as soon as mail lands.
+ */
+export async function createWorker(config: Config, log: Logger, options: CreateWorkerOptions = {}): Promise<WorkerHandle> {
+  installRuntime(log);
+  const { client, connection: clientConnection } = await connectTemporal(config.temporal);
+  await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
+  await ensureSyncSchedule(client, config, log);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const transport = createSmtpTransport(config.smtp, log, config.log.mailDebug);
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: path.join(__dirname, '..', 'workflows', 'index') }),
+    activities: createActivities({ config, transport, log }),
+    shutdownGraceTime: '10s',
+  });
+  let watcher: IdleWatcher | undefined;
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    run() {
+      if (config.imap.idle) {
+        watcher = watchInbox(config, log.child({ module: 'idle' }), () => triggerSync(client, config.temporal.taskQueue));
+      }
+      running ??= worker.run().finally(async () => {
+        await watcher?.stop();
+        transport.close();
+        await connection.close();
+        await clientConnection.close();
+      });
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleHandle,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import type { mailboxSync } from '../workflows/mailbox-sync';
+
+/** One schedule per task queue, so the production deployment has exactly one. */
+export const syncScheduleId = (taskQueue: string): string => `remote-completion-mailbox-sync/${taskQueue}`;
+
+export function syncScheduleOptions(config: Config, now = Date.now()): ScheduleOptions {
+  const { syncInterval, startupDelay } = config.remoteCompletion;
+  const id = syncScheduleId(config.temporal.taskQueue);
+  return {
+    scheduleId: id,
+    spec: { intervals: [{ every: syncInterval }], startAt: new Date(now + startupDelay) },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'mailboxSync' satisfies (typeof mailboxSync)['name'],
+      workflowId: id,
+      taskQueue: config.temporal.taskQueue,
+      args: [],
+      // A stuck run must not hold the schedule (no overlap) forever.
+      workflowExecutionTimeout: Math.max(5 * 60_000, 4 * syncInterval),
+    },
+    // BUFFER_ONE: a tick or IDLE trigger during a run queues exactly one more run, never a parallel one.
+    policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: Math.max(60_000, syncInterval), pauseOnFailure: false },
+  };
+}
+
+/** Creates the mailbox-sync schedule, or reconciles its interval, delay and policies with the config. */
+export async function ensureSyncSchedule(client: Client, config: Config, log: Logger): Promise<ScheduleHandle> {
+  const options = syncScheduleOptions(config);
+  try {
+    const handle = await client.schedule.create(options);
+    log.info({ scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval }, 'mailbox sync schedule created');
+    return handle;
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  const handle = client.schedule.getHandle(options.scheduleId);
+  await handle.update((previous) => ({
+    ...previous,
+    spec: options.spec,
+    action: options.action,
+    policies: options.policies,
+    state: { ...previous.state, paused: false },
+  }));
+  log.info({ scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval }, 'mailbox sync schedule reconciled');
+  return handle;
+}
+
+/** Runs a sync now; queues one behind a running sync instead of running two at once. */
+export async function triggerSync(client: Client, taskQueue: string): Promise<void> {
+  await client.schedule.getHandle(syncScheduleId(taskQueue)).trigger(ScheduleOverlapPolicy.BUFFER_ONE);
+}

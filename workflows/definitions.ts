@@ -1,0 +1,103 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Action } from '../domain/token';
+
+export type { Action };
+
+/** Prefix of every task workflow id: `remote-completion/<taskId>`. */
+export const TASK_WORKFLOW_PREFIX = 'remote-completion/';
+export const taskWorkflowId = (taskId: string): string => `${TASK_WORKFLOW_PREFIX}${taskId}`;
+
+export interface Assignee {
+  /** Lower-case email address. */
+  address: string;
+  name?: string;
+}
+
+export interface TaskInput {
+  taskId: string;
+  title: string;
+  /** Plain text or Markdown (rendered safely). */
+  description?: string;
+  assignees: Assignee[];
+  /** The task times out when no decision came within this duration, e.g. `2d`. */
+  timeout?: Duration;
+  /** Re-send the request to undecided assignees this often while waiting, e.g. `1d`. */
+  reminderEvery?: Duration;
+  requester?: string;
+  /** Extra facts shown in the request email, e.g. `{ release: '2026.11' }`. */
+  context?: Record<string, string>;
+}
+
+export type TaskStatus = 'sending' | 'waiting' | 'completed' | 'failed' | 'timed-out' | 'cancelled';
+export type Outcome = 'completed' | 'failed' | 'timed-out' | 'cancelled';
+export type Channel = 'email' | 'api';
+
+export interface TaskResult {
+  outcome: Outcome;
+  decidedBy?: string;
+  /** ISO 8601. */
+  decidedAt: string;
+  comment?: string;
+  channel?: Channel;
+}
+
+/** A decision the mailbox sync read from a verified reply. */
+export interface EmailDecision {
+  action: Action;
+  /** The verified sender, equal to the token's recipient. */
+  sender: string;
+  comment: string;
+  /** Message-ID of the reply (or `uidvalidity:uid`), the idempotency key. */
+  messageId: string;
+  /** ISO 8601. */
+  receivedAt: string;
+}
+
+export interface ApiDecision {
+  action: Action;
+  /** Who decided, e.g. an email address or user name. */
+  by: string;
+  comment?: string;
+}
+
+export type IgnoreReason = 'duplicate' | 'not-assigned' | 'task-closed';
+
+export interface IgnoredDecision {
+  action: Action;
+  by: string;
+  messageId?: string;
+  channel: Channel;
+  reason: IgnoreReason;
+  /** ISO 8601. */
+  at: string;
+}
+
+export type DeliveryStatus = 'pending' | 'sent' | 'failed';
+
+export interface AssigneeState extends Assignee {
+  delivery: DeliveryStatus;
+  deliveryError?: string;
+  /** Message-ID of the latest request sent to this assignee. */
+  messageId?: string;
+  /** ISO 8601, latest request. */
+  sentAt?: string;
+  remindersSent: number;
+}
+
+export interface TaskState {
+  taskId: string;
+  title: string;
+  status: TaskStatus;
+  assignees: AssigneeState[];
+  /** ISO 8601. */
+  createdAt: string;
+  timeoutAt?: string;
+  result?: TaskResult;
+  ignored: IgnoredDecision[];
+}
+
+export const emailDecisionSignal = defineSignal<[EmailDecision]>('emailDecision');
+export const decideUpdate = defineUpdate<TaskResult, [ApiDecision]>('decide');
+export const reassignUpdate = defineUpdate<TaskState, [Assignee[]]>('reassign');
+export const stateQuery = defineQuery<TaskState>('state');
