@@ -43,7 +43,7 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
   const completionAddress = config.imap.fromAddress;
   const from = config.smtp.from ?? completionAddress;
 
-  async function send(to: Assignee, email: RenderedEmail, messageId: string, extraHeaders: Record<string, string> = {}) {
+  async function send(to: Assignee, email: RenderedEmail, messageId: string) {
     try {
       await transport.sendMail({
         from,
@@ -54,13 +54,14 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
         html: email.html,
         messageId,
         // Tells vacation responders not to answer, so they cannot loop with the mailbox sync.
-        headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', ...extraHeaders },
+        headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
       });
     } catch (err) {
       const reason = `${to.address}: ${(err as Error).message}`;
       if (isPermanentRejection(err)) throw ApplicationFailure.nonRetryable(reason, 'PermanentDeliveryError');
       log.warn({ to: to.address, err: (err as Error).message }, 'SMTP send failed, will retry');
-      throw new Error(reason);
+      // Only the message travels into workflow history: the SMTP error object stays here.
+      throw ApplicationFailure.retryable(reason, 'SmtpSendFailed');
     }
   }
 

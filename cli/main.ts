@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerSyncCommands } from './sync-commands';
 import { registerTaskCommands } from './task-commands';
 import { registerWorkerCommands } from './worker-commands';
 import { EXIT } from './run-cli';
@@ -12,6 +13,7 @@ const program = new Command('remote-completion')
 
 registerWorkerCommands(program);
 registerTaskCommands(program);
+registerSyncCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -183,14 +183,20 @@ export class RemoteCompletionClient {
   /** Runs an operation on a task's workflow, turning "not found" and refused updates into one clear error. */
   private async call<T>(taskId: string, op: (handle: WorkflowHandle<typeof remoteCompletionTask>) => Promise<T>): Promise<T> {
     checkTaskId(taskId);
+    const handle = this.client.workflow.getHandle<typeof remoteCompletionTask>(taskWorkflowId(taskId));
     try {
-      return await op(this.client.workflow.getHandle(taskWorkflowId(taskId)));
+      return await op(handle);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new TaskInputError(`no task with id ${taskId}`);
+      if (err instanceof WorkflowNotFoundError) {
+        // Updates to a closed workflow also answer "not found": tell the two apart.
+        const closed = await handle.describe().catch(() => undefined);
+        if (!closed) throw new TaskInputError(`no task with id ${taskId}`);
+        const status = closed.typedSearchAttributes.get(STATUS) ?? closed.status.name.toLowerCase();
+        throw new TaskInputError(`task ${taskId} is already closed (${status})`);
+      }
       if (err instanceof WorkflowUpdateFailedError) {
         throw new TaskInputError(`task ${taskId}: ${err.cause?.message ?? err.message}`);
       }
-      if (isClosedWorkflowUpdate(err)) throw new TaskInputError(`task ${taskId} is already closed`);
       throw err;
     }
   }
@@ -255,8 +261,4 @@ function checkTaskId(taskId: string): void {
 function generateTaskId(): string {
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
   return `${day}-${randomBytes(4).toString('hex')}`;
-}
-
-function isClosedWorkflowUpdate(err: unknown): boolean {
-  return err instanceof Error && /workflow execution already completed/i.test(err.message);
 }

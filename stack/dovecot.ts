@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { readGreeting, readPidFile, runLogged, tail, waitFor, writeFileAtomic } from './processes';
+import { readGreeting, readPidFile, run, runLogged, tail, waitFor, writeFileAtomic } from './processes';
 import type { Service } from './service';
 
 /** Mail is stored as nobody:nogroup: Dovecot refuses to deliver as root. */
@@ -44,7 +44,8 @@ export const dovecot: Service = {
     await mkdir(p.mail, { recursive: true });
     await chown(p.mail, MAIL_UID, MAIL_UID);
     // passwd-file lines need all seven fields after the user name, even empty ones.
-    await writeFileAtomic(p.users, state.accounts.map((a) => `${a.address}:${ssha512(a.password)}::::::\n`).join(''), 0o600);
+    await writeFileAtomic(p.users, state.accounts.map((a) => `${a.address}:${ssha512(a.password)}::::::\n`).join(''), 0o640);
+    await run('chgrp', ['dovecot', p.users]); // the auth process runs as user dovecot
     await writeFileAtomic(p.conf, dovecotConf(dir, state.instance, state.ports, tls));
 
     await rm(pidFile(dir), { force: true });
@@ -76,7 +77,7 @@ ssl_cert = <${tls.cert}
 ssl_key = <${tls.key}
 ssl_min_protocol = TLSv1.2
 auth_mechanisms = plain login
-# Random passwords on loopback: no brute-force delay, so tests of a wrong password stay fast.
+# Random passwords on loopback: no brute-force delays, so tests of a wrong password stay fast.
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 first_valid_uid = ${MAIL_UID}
@@ -105,6 +106,13 @@ service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1
     port = ${ports.lmtp}
+  }
+}
+# Disables the auth penalty (2-15 s delay for every later login from an IP after a failure):
+# every client here is 127.0.0.1, so one wrong password would slow down all tests that follow.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 # Postfix's smtpd (user postfix) authenticates SMTP clients through this socket.

@@ -70,19 +70,17 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
         }
       }
     }
-    try {
-      for (const service of toStart) {
+    const results = await Promise.allSettled(
+      toStart.map(async (service) => {
         const pid = await service.start(ctx);
         state.pids[service.name] = pid;
-        await saveState(dir, state); // so that `down` can stop it even if we fail later
-      }
-      await Promise.all(toStart.map((s) => waitReady(s, ctx, state.pids[s.name] as number)));
-    } finally {
-      await saveState(dir, state);
-    }
-    for (const service of toStart) {
-      log.info({ pid: state.pids[service.name], log: service.logFile(dir) }, `${service.name} started: ${service.where(state)}`);
-    }
+        saveState(dir, state); // at once, so that `down` can stop it whatever happens next
+        await waitReady(service, ctx, pid);
+        log.info({ pid, log: service.logFile(dir) }, `${service.name} started: ${service.where(state)}`);
+      }),
+    );
+    const failure = results.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
 
     await writeWorkerConfig(dir, state, ctx.tls.cert);
     const reused = toStart.length === 0;
@@ -99,11 +97,11 @@ export async function stackDown({ dir, log }: StackOptions): Promise<void> {
       SERVICES.map(async (service) => {
         const pids = new Set([state.pids[service.name], service.pidFile && (await readPidFile(service.pidFile(dir)))]);
         for (const pid of pids) if (pid) await stopSession(pid, service.marker(dir));
-        log.debug({ pids: [...pids] }, `${service.name} stopped`);
+        log.debug({ pids: [...pids].filter(Boolean) }, `${service.name} stopped`);
       }),
     );
     state.pids = {};
-    await saveState(dir, state);
+    saveState(dir, state);
     log.info({ dir }, 'stack down');
   });
 }

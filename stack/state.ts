@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pickFreePorts, writeFileAtomic } from './processes';
+import { pickFreePorts } from './processes';
 
 export const COMPLETION_ADDRESS = 'completion@example.test';
 export const DOMAINS = ['example.test', 'other.test'];
@@ -47,7 +48,7 @@ export async function loadOrCreateState(dir: string): Promise<StackState> {
   for (const address of ADDRESSES) {
     if (!state.accounts.some((a) => a.address === address)) state.accounts.push({ address, password: secret() });
   }
-  await saveState(dir, state);
+  saveState(dir, state);
   return state;
 }
 
@@ -63,8 +64,11 @@ async function newState(dir: string): Promise<StackState> {
   };
 }
 
-export function saveState(dir: string, state: StackState): Promise<void> {
-  return writeFileAtomic(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`, 0o600);
+/** Synchronous, so that saves from concurrent service starts cannot land out of order. */
+export function saveState(dir: string, state: StackState): void {
+  const tmp = `${stateFile(dir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, stateFile(dir));
 }
 
 export function account(state: StackState, address: string): StackAccount {

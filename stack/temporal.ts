@@ -15,7 +15,7 @@ export const temporalAddress = (ports: { temporal: number }) => `127.0.0.1:${por
 export const temporal: Service = {
   name: 'temporal',
   ports: ({ ports }) => ({ 'gRPC frontend': ports.temporal, 'web UI': ports.temporalUi }),
-  where: ({ ports }) => temporalAddress(ports),
+  where: ({ ports }) => `${temporalAddress(ports)} (UI http://127.0.0.1:${ports.temporalUi})`,
   marker: dbFile,
   logFile,
   // The first start creates the SQLite schema.

@@ -1,6 +1,7 @@
 /**
  * `npm test` after type-check and lint: starts the test stack (real Temporal, Dovecot, Postfix),
  * bundles the workflows once, runs every test file with node's test runner, stops the stack.
+ * `node bin/run-tests.js test/integration/x.test.ts` runs just the files named.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,8 @@ async function main(): Promise<number> {
   writeFileSync(bundlePath, bundle.code);
   try {
     // The secrets check reads every log the other files wrote, so it runs last.
-    const files = [...testFiles('unit'), ...testFiles('integration'), ...testFiles('final')];
+    const only = process.argv.slice(2);
+    const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration'), ...testFiles('final')];
     return await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
       ...process.env,
       REMOTE_COMPLETION_TEST_STACK: dir,

@@ -33,6 +33,6 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     log.info({ registered: missing }, 'registered search attributes');
   } catch (err) {
     const commands = missing.map((name) => createSearchAttributeCommand(namespace, name)).join(' && ');
-    throw new Error(`search attributes ${missing.join(', ')} are missing and could not be registered (${(err as Error).message.split('\n')[0]}); run: ${commands}`);
+    throw new Error(`search attributes ${missing.join(', ')} are missing and could not be registered (${(err as Error).message.split('\n')[0]}); run: ${commands}`, { cause: err });
   }
 }

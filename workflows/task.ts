@@ -18,6 +18,7 @@ import {
   reassignUpdate,
   stateQuery,
   type Action,
+  type ApiDecision,
   type Assignee,
   type AssigneeState,
   type Channel,
@@ -138,7 +139,7 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
       return state.result!;
     },
     {
-      validator: (decision) => {
+      validator: (decision: ApiDecision) => {
         if (state.result) throw new Error(`task ${input.taskId} is already ${state.result.outcome}`);
         if (decision.action !== 'complete' && decision.action !== 'fail') throw new Error(`unknown action ${String(decision.action)}`);
         if (!decision.by?.trim()) throw new Error('a decision needs "by": who decided');
@@ -159,7 +160,7 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
       return state;
     },
     {
-      validator: (assignees) => {
+      validator: (assignees: Assignee[]) => {
         if (state.result) throw new Error(`task ${input.taskId} is already ${state.result.outcome}`);
         if (assignees.length === 0) throw new Error('reassign needs at least one assignee');
       },

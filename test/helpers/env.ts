@@ -51,9 +51,13 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
   return handle;
 }
 
+const openConnections: { close(): Promise<void> }[] = [];
+after(() => Promise.all(openConnections.map((c) => c.close())));
+
+/** A task client for the test file; its connection closes when the file's tests are done. */
 export async function taskClient(config: Config): Promise<RemoteCompletionClient> {
   const { client, connection } = await connectTemporal(config.temporal);
-  after(() => connection.close());
+  openConnections.push(connection);
   return new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist);
 }
 

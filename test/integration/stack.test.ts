@@ -21,29 +21,24 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Independent of the stack's own helpers: a /proc entry that is not a zombie. */
-function alive(pid: number): boolean {
+/** State and session id from /proc, independent of the stack's own helpers. */
+function procStat(pid: number | string): { state: string; sid: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '?', sid: Number(fields[3]) };
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-function sessionMembers(sids: number[]): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return sids.includes(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]));
-      } catch {
-        return false;
-      }
-    })
+/** Zombies count as gone: here pid 1 is no init and reaps orphans only late. */
+const alive = (pid: number | string) => !['Z', 'X', undefined].includes(procStat(pid)?.state);
+
+const sessionMembers = (sids: number[]) =>
+  readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && alive(name) && sids.includes(procStat(name)?.sid ?? 0))
     .map(Number);
-}
 
 async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -116,7 +116,7 @@ describe('task workflow against the real stack', () => {
       const result = await tasks.waitForResult(taskId, 10_000);
       assert.deepEqual([result.outcome, result.decidedBy, result.channel], ['failed', 'carol@example.test', 'email']);
       const final = await handle.query(stateQuery);
-      assert.deepEqual(final.ignored.map((i) => [i.by, i.reason]), [['alice@example.test', 'not-assigned']]);
+      assert.deepEqual(final.ignored.map((i) => [i.by, i.reason]), [['alice@example.test', 'not-assigned'], ['carol@example.test', 'duplicate']]);
     } finally {
       await connection.close();
     }

@@ -1,0 +1,120 @@
+/**
+ * `npm run demo`: the whole loop on the embedded stack, printed as a timeline. Starts a task for
+ * alice, reads her request over IMAP, takes the Complete link, sends that reply over SMTP as alice
+ * with a comment, and waits for the task to close.
+ */
+import { readFileSync } from 'node:fs';
+import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
+import { connectTemporal } from '../client/connect';
+import { RemoteCompletionClient } from '../client/task-client';
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
+import { stackUp, type StackAccount } from '../stack';
+import { createLogger } from '../worker/logger';
+import { createWorker } from '../worker/run-worker';
+import { embeddedStackDir } from '../cli/context';
+import { runningWorkerPid } from '../cli/worker-commands';
+import { mailtoLinks, replyFromLink } from './mail-client';
+
+const ALICE = 'alice@example.test';
+const started = Date.now();
+const say = (line: string) => process.stdout.write(`${`+${((Date.now() - started) / 1000).toFixed(3)}s`.padStart(9)}  ${line}\n`);
+
+async function main(): Promise<void> {
+  const dir = embeddedStackDir();
+  const quiet = createLogger({ level: 'warn', stream: 'stderr' });
+  const stack = await stackUp({ dir, log: quiet });
+  say(`local stack ${stack.reused ? 'reused' : 'started'}: Temporal ${stack.temporal.address}, UI ${stack.temporal.uiUrl}`);
+  const config = loadConfig(stack.configFile);
+  const alice = stack.accounts.find((a) => a.address === ALICE)!;
+
+  const external = runningWorkerPid(dir);
+  const worker = external ? undefined : await createWorker(config, quiet);
+  void worker?.run();
+  say(external ? `using the running worker (pid ${external})` : 'worker started in this process (IMAP IDLE on)');
+
+  const { client, connection } = await connectTemporal(config.temporal);
+  try {
+    const tasks = new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist);
+    const { taskId } = await tasks.start({
+      title: 'Approve the production deploy of release 2026.11',
+      description: 'The **database backup** was checked at 05:00 UTC. Reply *Complete* to go ahead.',
+      assignees: ALICE,
+      requester: 'release-pipeline',
+    });
+    say(`task ${taskId} started for ${ALICE}`);
+
+    const request = await waitForRequest(config, alice, taskId);
+    say(`alice's request arrived over IMAP: "${request.subject}"`);
+    const [completeLink] = mailtoLinks(request.html);
+    if (!completeLink) throw new Error('the request has no Complete link');
+    const reply = replyFromLink(completeLink, 'Backup verified, go ahead.\n');
+    say(`alice takes the Complete link: reply to ${reply.to}, subject "${reply.subject.slice(0, 40)}…"`);
+
+    const transport = nodemailer.createTransport({
+      host: config.smtp.host,
+      port: config.smtp.port,
+      requireTLS: true,
+      tls: config.smtp.ca ? { ca: readFileSync(config.smtp.ca) } : undefined,
+      auth: { user: alice.address, pass: alice.password },
+    });
+    await transport.sendMail({ from: alice.address, ...reply });
+    transport.close();
+    const sentAt = Date.now();
+    say('alice sent her reply over SMTP');
+
+    const result = await tasks.waitForResult(taskId, 60_000);
+    const closedIn = Date.now() - sentAt;
+    say(`task ${taskId} closed`);
+    process.stdout.write(
+      `\n  outcome    ${result.outcome}\n  decidedBy  ${result.decidedBy}\n  channel    ${result.channel}\n` +
+        `  comment    ${result.comment}\n  reply -> closed in ${closedIn} ms\n\n` +
+        `  inspect it: npx remote-completion task show ${taskId}\n  Temporal UI: ${stack.temporal.uiUrl}\n`,
+    );
+  } finally {
+    await connection.close();
+    await worker?.shutdown();
+  }
+}
+
+async function waitForRequest(config: Config, account: StackAccount, taskId: string): Promise<{ subject: string; html: string }> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const imap = new ImapFlow({
+      host: config.imap.host,
+      port: config.imap.port,
+      secure: config.imap.tls,
+      tls: config.imap.ca ? { ca: readFileSync(config.imap.ca) } : undefined,
+      auth: { user: account.address, pass: account.password },
+      logger: false,
+    });
+    await imap.connect();
+    try {
+      const lock = await imap.getMailboxLock('INBOX');
+      try {
+        const uids = (await imap.search({ body: taskId }, { uid: true })) || [];
+        for (const uid of uids) {
+          const message = await imap.fetchOne(String(uid), { source: true }, { uid: true });
+          const parsed = message && message.source ? await simpleParser(message.source) : undefined;
+          if (parsed?.html && parsed.subject?.startsWith('Action required')) return { subject: parsed.subject, html: parsed.html };
+        }
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await imap.logout();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no request for task ${taskId} in ${account.address}'s INBOX after 30 s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
