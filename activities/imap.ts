@@ -49,6 +49,9 @@ export async function openImap(imap: Config['imap'], { log, mailDebug = false, i
 export function describeImapError(err: unknown, imap: Pick<Config['imap'], 'host' | 'port' | 'user'>): ImapError {
   const where = `${imap.host}:${imap.port}`;
   const e = err as { authenticationFailed?: boolean; serverResponseCode?: string; code?: string; message?: string };
+  if (e.authenticationFailed && e.serverResponseCode === 'UNAVAILABLE') {
+    return new ImapError(`IMAP server at ${where} could not check the login right now (UNAVAILABLE): see its logs`, 'connection');
+  }
   if (e.authenticationFailed) {
     return new ImapError(
       `IMAP login as ${imap.user} at ${where} failed: wrong imap.user or imap.password${e.serverResponseCode ? ` (${e.serverResponseCode})` : ''}`,

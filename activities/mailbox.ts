@@ -99,7 +99,7 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
         }
         let mail;
         try {
-          const parsed = await simpleParser(source, { skipImageLinks: true, skipTextToHtml: true });
+          const parsed = await simpleParser(source, { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true });
           mail = toInboundMail(parsed, { uid: head.uid, size: head.size, receivedAt: (head.internalDate ?? new Date()).getTime() });
         } catch (err) {
           messages.push(reject(head.uid, 'unparseable', `cannot parse: ${(err as Error).message}`));

@@ -56,7 +56,7 @@ export function toInboundMail(
     html: parsed.html || undefined,
     headers: Object.fromEntries(headers),
     returnPath:
-      returnPath === undefined ? undefined : (/<([^>]*)>/.exec(returnPath)?.[1] ?? returnPath).trim(),
+      returnPath === undefined ? undefined : (/<([^<>]*)>/.exec(returnPath)?.[1] ?? returnPath).trim(),
     contentType: (headers.get('content-type') ?? 'text/plain').split(';')[0]!.trim().toLowerCase(),
   };
 }

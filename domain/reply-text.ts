@@ -24,7 +24,7 @@ export function ownText(text: string): string {
  */
 export function htmlToOwnText(html: string): string {
   const cleaned = html.replace(
-    /<!--[\s\S]*?(?:-->|$)|<(head|style|script|title)\b[^>]*>[\s\S]*?<\/\1\s*>|<[!?][^>]*>/gi,
+    /<!--[\s\S]*?(?:-->|$)|<(head|style|script|title)\b[^<>]*>[\s\S]*?(?:<\/\1\s*>|$)|<[!?][^<>]*>/gi,
     '',
   );
   let out = '';
@@ -76,24 +76,28 @@ export function htmlToOwnText(html: string): string {
 type Boundary = { kind: 'reply' | 'forward' | 'signature'; start: number; end: number };
 
 function ownLines(lines: string[]): string[] {
-  const boundary = findBoundary(lines);
-  const above = lines.slice(0, boundary?.start).filter((line) => !isQuoted(line));
-  if (!boundary || boundary.kind === 'signature' || above.some((line) => /[\p{L}\p{N}]/u.test(line)))
-    return above;
-  let next = boundary.end + 1;
-  if (boundary.kind === 'reply') {
-    while (next < lines.length && isBlank(lines[next]!)) next++;
-    if (next === lines.length || !isQuoted(lines[next]!)) return [];
-    while (next < lines.length && (isQuoted(lines[next]!) || isBlank(lines[next]!))) next++;
+  let from = 0;
+  for (;;) {
+    const boundary = findBoundary(lines, from);
+    const above = lines.slice(from, boundary?.start).filter((line) => !isQuoted(line));
+    if (!boundary || boundary.kind === 'signature' || above.some((line) => /[\p{L}\p{N}]/u.test(line))) {
+      return above;
+    }
+    from = boundary.end + 1;
+    if (boundary.kind === 'reply') {
+      while (from < lines.length && isBlank(lines[from]!)) from++;
+      if (from === lines.length || !isQuoted(lines[from]!)) return [];
+      while (from < lines.length && (isQuoted(lines[from]!) || isBlank(lines[from]!))) from++;
+    }
   }
-  return ownLines(lines.slice(next));
 }
 
-function findBoundary(lines: string[]): Boundary | undefined {
-  for (let i = 0; i < lines.length; i++) {
+function findBoundary(lines: string[], from: number): Boundary | undefined {
+  for (let i = from; i < lines.length; i++) {
     const line = lines[i]!;
+    if (line.length > MAX_HEADER_LINE) continue;
     if (/^-- ?$/.test(line) || isSignOff(line)) return { kind: 'signature', start: i, end: lines.length - 1 };
-    const marker = MESSAGE_MARKER.exec(line)?.[1];
+    const marker = DASHED.exec(line)?.[1];
     if ((marker !== undefined && MESSAGE_WORD.test(marker)) || BEGIN_FORWARD.test(line)) {
       const kind = FORWARD_WORD.test(line) ? 'forward' : 'reply';
       let next = i + 1;
@@ -106,7 +110,7 @@ function findBoundary(lines: string[]): Boundary | undefined {
       const end = !/:\s*$/.test(line) && /:\s*$/.test(lines[i + 1] ?? '') ? i + 1 : i;
       return { kind: 'reply', start: i, end };
     }
-    const start = attributionStart(lines, i);
+    const start = attributionStart(lines, from, i);
     if (start !== undefined) return { kind: 'reply', start, end: i };
   }
   return undefined;
@@ -117,26 +121,39 @@ function findBoundary(lines: string[]): Boundary | undefined {
  * over several lines, Gmail even across blank lines around a stray `<` / `mailto:` fragment. It must
  * hold a date or an address so that a sentence ending in "wrote:" is not taken for one.
  */
-function attributionStart(lines: string[], end: number): number | undefined {
-  if (!/(?:[:：]|-{2,})\s*$/.test(lines[end]!)) return undefined;
-  for (let s = end; s >= 0 && s >= end - 5; s--) {
+function attributionStart(lines: string[], from: number, end: number): number | undefined {
+  if (!/[:：]$|--$/.test(lines[end]!.trimEnd())) return undefined;
+  for (let s = end; s >= from && s >= end - 5; s--) {
     const line = lines[s]!;
-    if (isBlank(line) ? !/^\s*(?:<|mailto:)/i.test(lines[s + 1]!) : s < end && isQuoted(line))
+    if (isBlank(line)) {
+      if (/^\s*(?:<|mailto:)/i.test(lines[s + 1]!)) continue;
       return undefined;
-    if (isBlank(line) || /^\s*(?:[<>]|mailto:)/i.test(line)) continue;
+    }
+    if (line.length > MAX_HEADER_LINE || (s < end && isQuoted(line))) return undefined;
+    // A fragment of a wrapped attribution cannot be its first line.
+    if (/^\s*(?:[<>]|mailto:)/i.test(line)) continue;
     const joined = lines
       .slice(s, end + 1)
       .map((l) => l.trim())
       .filter((l) => l !== '')
       .join(' ');
-    const wrote = WROTE.exec(joined);
+    const wrote = WROTE.exec(withoutTerminator(joined));
     // A verb followed by more than the colon must be followed by a name <address> or a time.
     if (wrote && /[\d@]/.test(joined) && (wrote[1]!.trim() === '' || /@|\d[:.]\d\d/.test(wrote[1]!))) {
-      while (s > 0 && (lines[s - 1]!.trimEnd().endsWith('<') || INTRO.test(lines[s - 1]!))) s--;
+      const first = Math.max(from, end - 5);
+      while (s > first && (lines[s - 1]!.trimEnd().endsWith('<') || INTRO.test(lines[s - 1]!))) s--;
       return s;
     }
   }
   return undefined;
+}
+
+/** The text before the final `:` or `--` (string operations: a regex here would be quadratic). */
+function withoutTerminator(text: string): string {
+  let end = text.length;
+  if (/[:：]/.test(text.charAt(end - 1))) end--;
+  else while (text.charAt(end - 1) === '-') end--;
+  return text.slice(0, end).trimEnd();
 }
 
 function blockEnd(lines: string[], start: number): number {
@@ -147,12 +164,14 @@ function blockEnd(lines: string[], start: number): number {
 
 function isSignOff(line: string): boolean {
   const bare = line
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/<https?:[^>]*>/g, '')
-    .replace(/^[\s(<*_]+|[\s)>*_.]+$/g, '');
+    .replace(/\[([^[\]]*)\]\([^()]*\)/g, '$1')
+    .replace(/<https?:[^<>]*>/g, '')
+    .replace(/^[\s(<*_]+/, '');
   return bare.length <= 100 && SIGN_OFF.test(bare);
 }
 
+/** Longer lines are never headers; the cap also bounds the cost of the line patterns below. */
+const MAX_HEADER_LINE = 300;
 const isBlank = (line: string): boolean => line.trim() === '';
 const isQuoted = (line: string): boolean => /^\s*>/.test(line);
 /** Rulers left above a cut quote header; ᐧ is a tracking glyph some Gmail extensions append. */
@@ -161,12 +180,12 @@ const isSeparator = (line: string): boolean => /^[\s\-_=*ᐧ]*$/.test(line);
 const WROTE = new RegExp(
   '(?<!\\p{L})(?:wrote|writes|schrieb|schreef|geschreven|a écrit|escribió|escreveu|ha scritto|skrev|' +
     'napisał\\(a\\)|napisała|napisał|написала|написал|пише|写道|kirjoitti|írta|napsal|yazdı)' +
-    '(?!\\p{L})(.{0,80}?)\\s*(?:[:：]|-{2,})\\s*$',
+    '(?!\\p{L})(.{0,80})$',
   'iu',
 );
 const INTRO = /^\s*(?:on|at|le|am|op|el|em|il|den|dnia)\s.*\d/i;
 /** Gmail in some locales: "2016-10-24 15:36 GMT+02:00 Name <address>:", or with no verb at all. */
-const DATED_HEADER = /^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s.*(?:\d:\d\d GMT[+-]\d|<[^\s>]*@)/;
+const DATED_HEADER = /^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s.*(?:\d:\d\d GMT[+-]\d|<[^\s<>]*@)/;
 
 const FROM_KEYS = 'from|von|de|da|van|från|fra|od|от|від|发件人|kimden|lähettäjä|mittente|remitente';
 const OTHER_KEYS =
@@ -178,7 +197,7 @@ const FROM_FIELD = new RegExp(`^\\s*\\*?(?:${FROM_KEYS})\\*?\\s*[:：]`, 'i');
 const FIELD = new RegExp(`^\\s*\\*?(?:${FROM_KEYS}|${OTHER_KEYS})\\*?\\s*[:：]`, 'i');
 
 /** "-----Original Message-----", "---------- Forwarded message ---------" and translations. */
-const MESSAGE_MARKER = /^[\s*]*-{2,}\s*([^-].*?)\s*-{2,}[\s*]*$/;
+const DASHED = /^[\s*]*--+([^-]+(?:-[^-]+)*)--+[\s*]*$/;
 const MESSAGE_WORD =
   /message|nachricht|mensaje|messaggio|bericht|mensagem|meddelande|melding|viesti|wiadomość|сообщение|повідомлення|zpráva|üzenet|邮件/i;
 const FORWARD_WORD =
@@ -201,7 +220,8 @@ const SIGN_OFF = new RegExp(
   'iu',
 );
 
-const TAG = /<(\/?)([a-z][a-z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
+/** Quoted attribute values may hold `>`; no part of a tag may hold `<`, which keeps matching linear. */
+const TAG = /<(\/?)([a-z][a-z0-9:-]*)((?:[^<>"']|"[^<"]*"|'[^<']*')*)>/gi;
 const BLOCK_ELEMENTS = new Set(
   'address article aside body center dd div dl dt figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul'.split(
     ' ',

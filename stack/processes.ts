@@ -8,7 +8,10 @@ import tls from 'node:tls';
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every 50 ms until it returns a value other than undefined/false; undefined at the deadline. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T | undefined> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -19,7 +22,11 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
 }
 
 /** Retries `attempt` until it succeeds; fails with the last error at the deadline or as soon as `hopeless()` says so. */
-export async function retry<T>(attempt: () => Promise<T>, timeoutMs: number, hopeless: () => boolean): Promise<T> {
+export async function retry<T>(
+  attempt: () => Promise<T>,
+  timeoutMs: number,
+  hopeless: () => boolean,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -35,7 +42,8 @@ export async function retry<T>(attempt: () => Promise<T>, timeoutMs: number, hop
 export function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${(stderr || stdout || err.message).trim()}`));
+      if (err)
+        reject(new Error(`${cmd} ${args.join(' ')} failed: ${(stderr || stdout || err.message).trim()}`));
       else resolve(stdout);
     });
   });
@@ -85,10 +93,11 @@ function procStat(pid: number): ProcStat | undefined {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  const stat = procStat(pid);
-  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
-}
+// Zombies count as dead: here pid 1 is no real init and reaps orphans late.
+const running = (stat: ProcStat | undefined): stat is ProcStat =>
+  stat !== undefined && !'ZX'.includes(stat.state);
+
+export const isAlive = (pid: number) => running(procStat(pid));
 
 /** Alive and started by this stack: its command line mentions `marker` (a path inside the stack dir), so a reused pid is never ours. */
 export function isOurs(pid: number, marker: string): boolean {
@@ -104,7 +113,10 @@ function sessionMembers(sid: number): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
     .map(Number)
-    .filter((pid) => procStat(pid)?.sid === sid && isAlive(pid));
+    .filter((pid) => {
+      const stat = procStat(pid);
+      return running(stat) && stat.sid === sid;
+    });
 }
 
 /**
@@ -127,7 +139,8 @@ export async function stopSession(pid: number, marker: string, graceMs = 10_000)
   signal([pid], 'SIGTERM');
   if (await waitFor(gone, graceMs)) return;
   signal(sessionMembers(pid), 'SIGKILL');
-  if (!(await waitFor(gone, 5_000))) throw new Error(`processes of session ${pid} survived SIGKILL: ${sessionMembers(pid).join(', ')}`);
+  if (!(await waitFor(gone, 5_000)))
+    throw new Error(`processes of session ${pid} survived SIGKILL: ${sessionMembers(pid).join(', ')}`);
 }
 
 export async function readPidFile(file: string): Promise<number | undefined> {
@@ -140,7 +153,9 @@ export async function readPidFile(file: string): Promise<number | undefined> {
 export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EADDRINUSE' ? resolve(false) : reject(err),
+    );
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
@@ -163,10 +178,14 @@ export async function pickFreePorts(count: number): Promise<number[]> {
 /** Connects to 127.0.0.1:port (over TLS when `ca` is given), returns the server's first line, then sends `quit`. */
 export function readGreeting(port: number, quit: string, ca?: Buffer, timeoutMs = 2_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = ca ? tls.connect({ host: '127.0.0.1', port, ca }) : net.connect({ host: '127.0.0.1', port });
+    const socket = ca
+      ? tls.connect({ host: '127.0.0.1', port, ca })
+      : net.connect({ host: '127.0.0.1', port });
     let text = '';
     socket.setEncoding('utf8');
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no greeting on port ${port} within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`no greeting on port ${port} within ${timeoutMs} ms`)),
+    );
     socket.on('data', (chunk: string) => {
       text += chunk;
       const end = text.indexOf('\r\n');

@@ -46,14 +46,21 @@ export async function loadOrCreateState(dir: string): Promise<StackState> {
   const existing = await readState(dir);
   const state: StackState = existing ?? (await newState(dir));
   for (const address of ADDRESSES) {
-    if (!state.accounts.some((a) => a.address === address)) state.accounts.push({ address, password: secret() });
+    if (!state.accounts.some((a) => a.address === address))
+      state.accounts.push({ address, password: secret() });
   }
   saveState(dir, state);
   return state;
 }
 
 async function newState(dir: string): Promise<StackState> {
-  const [temporal, temporalUi, smtp, imaps, lmtp] = (await pickFreePorts(5)) as [number, number, number, number, number];
+  const [temporal, temporalUi, smtp, imaps, lmtp] = (await pickFreePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return {
     version: 1,
     instance: `rc-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 10)}`,

@@ -24,6 +24,7 @@ export const temporal: Service = {
   async start({ dir, state, toolsDir, log }) {
     const bin = await ensureTemporalCli(toolsDir, log);
     await mkdir(path.dirname(dbFile(dir)), { recursive: true });
+    // prettier-ignore
     const args = [
       'server', 'start-dev',
       '--ip', '127.0.0.1',

@@ -9,7 +9,10 @@ export interface TlsFiles {
   key: string;
 }
 
-export const tlsFiles = (dir: string): TlsFiles => ({ cert: path.join(dir, 'tls', 'cert.pem'), key: path.join(dir, 'tls', 'key.pem') });
+export const tlsFiles = (dir: string): TlsFiles => ({
+  cert: path.join(dir, 'tls', 'cert.pem'),
+  key: path.join(dir, 'tls', 'key.pem'),
+});
 
 /** A self-signed certificate for localhost/127.0.0.1, created once; clients trust it as their CA. */
 export async function ensureCert(dir: string, log: Logger): Promise<TlsFiles> {
@@ -17,6 +20,7 @@ export async function ensureCert(dir: string, log: Logger): Promise<TlsFiles> {
   if (existsSync(files.cert) && existsSync(files.key)) return files;
   await mkdir(path.dirname(files.cert), { recursive: true });
   const tmp = { cert: `${files.cert}.tmp`, key: `${files.key}.tmp` };
+  // prettier-ignore
   await run('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650',
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { repoRoot, stackDown, stackUp } from '../stack';
 import { createLogger } from '../worker/logger';
+import { findSecretsInLogs } from './support/secrets-in-logs';
 
 const root = repoRoot();
 const dir = path.join(root, '.stack', 'test');
@@ -19,9 +20,11 @@ const testFiles = (sub: string) =>
     .map((f) => path.join('test', sub, f));
 
 async function main(): Promise<number> {
-  rmSync(path.join(dir, 'logs'), { recursive: true, force: true });
-  mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  const log = createLogger({ level: 'debug', file: path.join(dir, 'logs', 'run-all.log') });
+  // The stack's own logs stay in <dir>/logs; each run's test logs start afresh here.
+  const testLogs = path.join(dir, 'test-logs');
+  rmSync(testLogs, { recursive: true, force: true });
+  mkdirSync(testLogs, { recursive: true });
+  const log = createLogger({ level: 'debug', file: path.join(testLogs, 'run-all.log') });
   const started = Date.now();
   const stack = await stackUp({ dir, log });
   process.stdout.write(`# test stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`);
@@ -29,14 +32,21 @@ async function main(): Promise<number> {
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   try {
-    // The secrets check reads every log the other files wrote, so it runs last.
     const only = process.argv.slice(2);
-    const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration'), ...testFiles('final')];
-    return await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
+    const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration')];
+    const code = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
       ...process.env,
       REMOTE_COMPLETION_TEST_STACK: dir,
       REMOTE_COMPLETION_TEST_BUNDLE: bundlePath,
     });
+    // After every test: no password or secret in any log the run wrote.
+    const { files: scanned, leaks } = findSecretsInLogs(dir);
+    if (leaks.length > 0) {
+      process.stdout.write(`# secrets check FAILED:\n${leaks.map((l) => `#   ${l}`).join('\n')}\n`);
+      return 1;
+    }
+    log.info({ scanned }, 'secrets check: no password or secret in the logs');
+    return code;
   } finally {
     if (!process.env.KEEP_TEST_STACK) await stackDown({ dir, log });
   }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
@@ -48,7 +47,7 @@ export async function createWorker(config: Config, log: Logger, options: CreateW
     taskQueue: config.temporal.taskQueue,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: path.join(__dirname, '..', 'workflows', 'index') }),
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ config, transport, log }),
     shutdownGraceTime: '10s',
   });

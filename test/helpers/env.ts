@@ -18,7 +18,7 @@ import type { StackAccount } from '../../stack';
 const stackDir = process.env.REMOTE_COMPLETION_TEST_STACK;
 if (!stackDir) throw new Error('integration tests run through "npm test" (test/run-all.ts), which starts the test stack');
 
-export const logDir = path.join(stackDir, 'logs');
+export const logDir = path.join(stackDir, 'test-logs');
 const baseConfigFile = path.join(stackDir, 'config.yaml');
 const accounts: StackAccount[] = (JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }).accounts;
 

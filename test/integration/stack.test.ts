@@ -40,7 +40,11 @@ const sessionMembers = (sids: number[]) =>
     .filter((name) => /^\d+$/.test(name) && alive(name) && sids.includes(procStat(name)?.sid ?? 0))
     .map(Number);
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -51,7 +55,8 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
 }
 
 const pidsOf = (info: StackInfo) => [info.temporal.pid, info.imap.pid, info.smtp.pid];
-const passwordOf = (info: StackInfo, address: string) => info.accounts.find((a) => a.address === address)?.password ?? assert.fail(`no account ${address}`);
+const passwordOf = (info: StackInfo, address: string) =>
+  info.accounts.find((a) => a.address === address)?.password ?? assert.fail(`no account ${address}`);
 const since = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
 
 void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP, down', async (t) => {
@@ -73,15 +78,24 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
     assert.equal(config.imap.port, info.imap.port);
     assert.equal(config.imap.password, passwordOf(info, completion));
     assert.equal(config.smtp.ca, info.caFile);
-    assert.deepEqual(info.accounts.map((a) => a.address).sort(), [alice, 'bob@other.test', 'carol@example.test', completion]);
-    for (const file of [info.configFile, path.join(dir, 'stack.json')]) assert.equal((await stat(file)).mode & 0o777, 0o600, file);
+    assert.deepEqual(info.accounts.map((a) => a.address).sort(), [
+      alice,
+      'bob@other.test',
+      'carol@example.test',
+      completion,
+    ]);
+    for (const file of [info.configFile, path.join(dir, 'stack.json')])
+      assert.equal((await stat(file)).mode & 0o777, 0o600, file);
   });
 
   await t.test('temporal answers and has the custom search attributes', async () => {
     const connection = await Connection.connect({ address: info.temporal.address });
     try {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-      for (const { name } of CUSTOM_SEARCH_ATTRIBUTES) assert.ok(customAttributes && name in customAttributes, `search attribute ${name}`);
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
+      for (const { name } of CUSTOM_SEARCH_ATTRIBUTES)
+        assert.ok(customAttributes && name in customAttributes, `search attribute ${name}`);
     } finally {
       await connection.close();
     }
@@ -110,7 +124,14 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
   });
 
   const smtp = (auth?: { user: string; pass: string }) =>
-    nodemailer.createTransport({ host: info.smtp.host, port: info.smtp.port, secure: false, requireTLS: true, auth, tls: { ca } });
+    nodemailer.createTransport({
+      host: info.smtp.host,
+      port: info.smtp.port,
+      secure: false,
+      requireTLS: true,
+      auth,
+      tls: { ca },
+    });
 
   await t.test('mail from alice (STARTTLS + AUTH) reaches completion over IMAPS', async () => {
     const token = randomUUID();
@@ -150,14 +171,21 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
   });
 
   await t.test('a wrong SMTP password gets 535', async () => {
-    await assert.rejects(smtp({ user: alice, pass: 'wrong-password' }).sendMail({ from: alice, to: completion, text: 'x' }), (err: { responseCode?: number }) => {
-      assert.equal(err.responseCode, 535);
-      return true;
-    });
+    await assert.rejects(
+      smtp({ user: alice, pass: 'wrong-password' }).sendMail({ from: alice, to: completion, text: 'x' }),
+      (err: { responseCode?: number }) => {
+        assert.equal(err.responseCode, 535);
+        return true;
+      },
+    );
   });
 
   await t.test('an unknown recipient gets 550 at RCPT', async () => {
-    const send = smtp({ user: alice, pass: passwordOf(info, alice) }).sendMail({ from: alice, to: 'nobody@example.test', text: 'x' });
+    const send = smtp({ user: alice, pass: passwordOf(info, alice) }).sendMail({
+      from: alice,
+      to: 'nobody@example.test',
+      text: 'x',
+    });
     await assert.rejects(send, (err: { responseCode?: number; response?: string }) => {
       assert.equal(err.responseCode, 550);
       assert.match(err.response ?? '', /User unknown/);
@@ -166,10 +194,13 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
   });
 
   await t.test('mail without AUTH is refused', async () => {
-    await assert.rejects(smtp().sendMail({ from: alice, to: completion, text: 'x' }), (err: { responseCode?: number }) => {
-      assert.equal(err.responseCode, 554);
-      return true;
-    });
+    await assert.rejects(
+      smtp().sendMail({ from: alice, to: completion, text: 'x' }),
+      (err: { responseCode?: number }) => {
+        assert.equal(err.responseCode, 554);
+        return true;
+      },
+    );
   });
 
   await t.test('down stops every process of the stack and keeps the data', async () => {
@@ -183,7 +214,10 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
     const status = await stackStatus(opts);
     assert.equal(status.running, false);
     assert.ok(status.services.every((s) => !s.alive));
-    const state = JSON.parse(readFileSync(path.join(dir, 'stack.json'), 'utf8')) as { pids: object; accounts: unknown };
+    const state = JSON.parse(readFileSync(path.join(dir, 'stack.json'), 'utf8')) as {
+      pids: object;
+      accounts: unknown;
+    };
     assert.deepEqual(state.pids, {});
     assert.deepEqual(state.accounts, info.accounts);
     assert.ok(existsSync(path.join(dir, 'temporal', 'temporal.db')));
