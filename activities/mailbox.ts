@@ -67,9 +67,16 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           if (!mailbox) throw new Error('INBOX is not selected');
           const uidValidity = String(mailbox.uidValidity);
           if (mailbox.exists === 0) return { uidValidity, more: false, heads: [], sources: new Map<number, Buffer>() };
-          const heads: { uid: number; size: number; internalDate?: Date }[] = [];
-          for await (const m of client.fetch(`1:${Math.min(BATCH_SIZE, mailbox.exists)}`, { uid: true, size: true, internalDate: true })) {
-            heads.push({ uid: m.uid, size: m.size ?? 0, internalDate: m.internalDate instanceof Date ? m.internalDate : undefined });
+          const heads: { uid: number; size: number; internalDate?: Date; messageId?: string; from?: string }[] = [];
+          const range = `1:${Math.min(BATCH_SIZE, mailbox.exists)}`;
+          for await (const m of client.fetch(range, { uid: true, size: true, internalDate: true, envelope: true })) {
+            heads.push({
+              uid: m.uid,
+              size: m.size ?? 0,
+              internalDate: m.internalDate instanceof Date ? m.internalDate : undefined,
+              messageId: m.envelope?.messageId,
+              from: m.envelope?.from?.[0]?.address,
+            });
           }
           const wanted = heads.filter((h) => h.size <= imap.maxMessageBytes).map((h) => h.uid);
           const sources = new Map<number, Buffer>();
@@ -89,7 +96,8 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
       for (const head of read.heads) {
         heartbeat();
         if (head.size > imap.maxMessageBytes) {
-          messages.push(reject(head.uid, 'oversized', `message of ${head.size} bytes exceeds imap.maxMessageBytes (${imap.maxMessageBytes})`));
+          const reason = `message of ${head.size} bytes exceeds imap.maxMessageBytes (${imap.maxMessageBytes})`;
+          messages.push(reject(head.uid, 'oversized', reason, { messageId: head.messageId, from: head.from }));
           continue;
         }
         const source = read.sources.get(head.uid);
@@ -106,6 +114,10 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           continue;
         }
         const meta = { messageId: mail.messageId, from: mail.from?.address };
+        if (!mail.from?.address) {
+          messages.push(reject(head.uid, 'unparseable', 'no sender address in From', meta));
+          continue;
+        }
         const result = classifyMail(mail, { keys, whitelist: config.whitelist, ownAddresses, now: Date.now() });
         if (result.outcome !== 'decision') {
           messages.push(reject(head.uid, result.outcome, result.reason, meta));

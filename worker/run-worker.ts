@@ -28,7 +28,11 @@ export interface WorkerHandle {
 export interface CreateWorkerOptions {
   /** A prebuilt bundle (tests, production build); without it the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Replaces or wraps activities (fault-injection tests). */
+  wrapActivities?: (activities: Activities) => Activities;
 }
+
+type Activities = ReturnType<typeof createActivities>;
 
 /**
  * A worker for both workflows that also keeps the mailbox-sync schedule in line with the config
@@ -48,7 +52,7 @@ export async function createWorker(config: Config, log: Logger, options: CreateW
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ config, transport, log }),
+    activities: (options.wrapActivities ?? ((a) => a))(createActivities({ config, transport, log })),
     shutdownGraceTime: '10s',
   });
   let watcher: IdleWatcher | undefined;

@@ -11,7 +11,7 @@ import type { Config } from '../../config/schema';
 import { connectTemporal } from '../../client/connect';
 import { RemoteCompletionClient } from '../../client/task-client';
 import { createLogger } from '../../worker/logger';
-import { createWorker, type WorkerHandle } from '../../worker/run-worker';
+import { createWorker, type CreateWorkerOptions, type WorkerHandle } from '../../worker/run-worker';
 import type { StackAccount } from '../../stack';
 
 /** Set by test/run-all.ts, which starts the test stack and bundles the workflows once. */
@@ -44,11 +44,65 @@ export function testLogger(name: string): Logger {
 }
 
 const bundlePath = process.env.REMOTE_COMPLETION_TEST_BUNDLE;
+export const workflowBundle = bundlePath ? { codePath: bundlePath } : undefined;
 
-export async function startWorker(config: Config, log: Logger): Promise<WorkerHandle> {
-  const handle = await createWorker(config, log, bundlePath ? { workflowBundle: { codePath: bundlePath } } : {});
+export async function startWorker(config: Config, log: Logger, options: CreateWorkerOptions = {}): Promise<WorkerHandle> {
+  const handle = await createWorker(config, log, { workflowBundle, ...options });
   void handle.run();
   return handle;
+}
+
+/** Empties a test account's INBOX, so a test file starts from a known mailbox. */
+export async function clearInbox(config: Config, address: string): Promise<void> {
+  const imap = imapFor(config, address);
+  await imap.connect();
+  try {
+    const lock = await imap.getMailboxLock('INBOX');
+    try {
+      if (imap.mailbox && imap.mailbox.exists > 0) await imap.messageDelete('1:*');
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await imap.logout();
+  }
+}
+
+/** Messages in a test account's INBOX, counted on a fresh connection. */
+export async function inboxCount(config: Config, address: string): Promise<number> {
+  const imap = imapFor(config, address);
+  await imap.connect();
+  try {
+    const status = await imap.status('INBOX', { messages: true });
+    return (status && status.messages) || 0;
+  } finally {
+    await imap.logout();
+  }
+}
+
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Log lines (parsed) of a test logger's file that have all the given fields. */
+export function logLines(name: string, fields: Record<string, unknown>): Record<string, unknown>[] {
+  let text = '';
+  try {
+    text = readFileSync(path.join(logDir, `${name}.log`), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => Object.entries(fields).every(([key, value]) => line[key] === value));
 }
 
 const openConnections: { close(): Promise<void> }[] = [];
