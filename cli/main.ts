@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCheckCommand } from './check-command';
 import { registerSyncCommands } from './sync-commands';
 import { registerTaskCommands } from './task-commands';
 import { registerWorkerCommands } from './worker-commands';
@@ -14,6 +15,7 @@ const program = new Command('remote-completion')
 registerWorkerCommands(program);
 registerTaskCommands(program);
 registerSyncCommands(program);
+registerCheckCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

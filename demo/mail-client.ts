@@ -10,7 +10,7 @@ export function mailtoLinks(html: string): string[] {
  * What a person's mail client does with a button: opens the pre-filled reply, the person types
  * a comment at the top, and sends it.
  */
-export function replyFromLink(href: string, comment: string): SendMailOptions & { to: string; subject: string } {
+export function replyFromLink(href: string, comment: string): SendMailOptions & { to: string; subject: string; text: string } {
   const link = parseMailto(href);
   return {
     to: link.to.join(', '),

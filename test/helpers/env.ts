@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
@@ -92,13 +92,9 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 /** Log lines (parsed) of a test logger's file that have all the given fields. */
 export function logLines(name: string, fields: Record<string, unknown>): Record<string, unknown>[] {
-  let text = '';
-  try {
-    text = readFileSync(path.join(logDir, `${name}.log`), 'utf8');
-  } catch {
-    return [];
-  }
-  return text
+  const file = path.join(logDir, `${name}.log`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>)

@@ -122,7 +122,7 @@ describe('mailbox sync: the full loop by email', () => {
     const request = requests.get('alice@example.test')!;
     const reply = replyFromLink(request.fail, 'No, not today.\n');
     const quoted = request.text.split('\n').map((line) => `> ${line}`).join('\n');
-    await deliver('alice@example.test', { ...reply, text: `${String(reply.text)}\n\nOn Tue, 24 Nov 2026, completion@example.test wrote:\n${quoted}\n` });
+    await deliver('alice@example.test', { ...reply, text: `${reply.text}\n\nOn Tue, 24 Nov 2026, completion@example.test wrote:\n${quoted}\n` });
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['failed', 'No, not today.']);
   });
@@ -130,7 +130,7 @@ describe('mailbox sync: the full loop by email', () => {
   test('an HTML-only reply works', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
     const reply = replyFromLink(requests.get('alice@example.test')!.complete, '');
-    const body = String(reply.text).replace(/\r?\n/g, '<br>');
+    const body = reply.text.replace(/\r?\n/g, '<br>');
     await deliver('alice@example.test', { to: reply.to, subject: reply.subject, html: `<div dir="ltr">Approved from my phone.<br>${body}</div>` });
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['completed', 'Approved from my phone.']);
