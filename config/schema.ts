@@ -20,16 +20,18 @@ const bool = z.preprocess(
 const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
 
-const duration = z
-  .string()
-  .transform((value, ctx) => {
+/** A duration string such as `30s`, or a number of milliseconds. */
+const duration = z.union([
+  z.number().int().nonnegative(),
+  z.string().transform((value, ctx) => {
     try {
       return parseDuration(value);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
       return z.NEVER;
     }
-  });
+  }),
+], { error: (issue) => `expected a duration such as 30s, 5m, 2h or 1d, got ${JSON.stringify(issue.input)}` });
 
 const domainName = z
   .string()

@@ -149,15 +149,16 @@ function unreadableCa(section: 'smtp' | 'imap', file: string | undefined): Check
   }
 }
 
-const TLS_ERROR = /certificate|ssl|tls|self[- ]signed|wrong version/i;
+const TLS_ERROR = /cert|ssl|tls|self[-_ ]signed|wrong version/i;
 
 function describeSmtpError(err: unknown, smtp: Config['smtp']): CheckResult {
   const where = `${smtp.host}:${smtp.port}`;
-  const e = err as { code?: string; originalCode?: string; response?: string; message?: string };
+  const e = err as { code?: string; originalCode?: string; reason?: string; response?: string };
   const cause = e.originalCode ?? e.code ?? 'error';
   const message = firstLine(err);
   if (e.code === 'ETLS' || TLS_ERROR.test(`${e.originalCode ?? ''} ${message}`)) {
-    return problem('smtp', `TLS with SMTP at ${where} failed: ${message}`, 'check smtp.secure/requireTLS/ca');
+    // OpenSSL errors carry a library-internal message; `reason` is the readable part.
+    return problem('smtp', `TLS with SMTP at ${where} failed: ${e.reason ?? message}`, 'check smtp.secure/requireTLS/ca');
   }
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') {
     const response = e.response ? ` (${e.response.split('\n')[0]})` : '';

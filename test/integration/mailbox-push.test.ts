@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Config } from '../../config/schema';
+import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
+import { clearInbox, eventually, logLines, sendAs, startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
+
+const COMPLETION = 'completion@example.test';
+
+/** Starts a task for alice, replies with Complete, and returns ms from reply accepted to task closed. */
+async function replyToClose(config: Config): Promise<number> {
+  const tasks = await taskClient(config);
+  const taskId = unique('push');
+  await tasks.start({ taskId, title: 'Fast lane', assignees: 'alice@example.test' });
+  const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
+  await sendAs(config, 'alice@example.test', replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'quick\n'));
+  const sent = Date.now();
+  const result = await tasks.waitForResult(taskId, 30_000);
+  assert.equal(result.outcome, 'completed');
+  return Date.now() - sent;
+}
+
+describe('mail lands, task closes', () => {
+  test('with IMAP IDLE on, a reply closes its task within 2 s (polling is an hour away)', async () => {
+    const config = testConfig((c) => {
+      c.remoteCompletion.syncInterval = 3_600_000;
+      c.remoteCompletion.startupDelay = 3_600_000;
+      c.imap.idle = true;
+    });
+    await clearInbox(config, COMPLETION);
+    const worker = await startWorker(config, testLogger('mailbox-push-idle'));
+    try {
+      await eventually('the IDLE watcher', () => Promise.resolve(logLines('mailbox-push-idle', { msg: 'watching INBOX with IMAP IDLE' }).length > 0));
+      const ms = await replyToClose(config);
+      assert.ok(ms < 2000, `closed ${ms} ms after the reply`);
+    } finally {
+      await worker.shutdown();
+    }
+  });
+
+  test('with IDLE off, the scheduled poll closes it within one interval', async () => {
+    const interval = 3000;
+    const config = testConfig((c) => {
+      c.remoteCompletion.syncInterval = interval;
+      c.remoteCompletion.startupDelay = 0;
+      c.imap.idle = false;
+    });
+    await clearInbox(config, COMPLETION);
+    const worker = await startWorker(config, testLogger('mailbox-push-poll'));
+    try {
+      const ms = await replyToClose(config);
+      // One interval, plus the sync run itself.
+      assert.ok(ms < interval + 1500, `closed ${ms} ms after the reply`);
+    } finally {
+      await worker.shutdown();
+    }
+  });
+});
