@@ -15,9 +15,10 @@ import { createWorker, type CreateWorkerOptions, type WorkerHandle } from '../..
 import type { StackAccount } from '../../stack';
 
 /** Set by test/run-all.ts, which starts the test stack and bundles the workflows once. */
-const stackDir = process.env.REMOTE_COMPLETION_TEST_STACK;
-if (!stackDir) throw new Error('integration tests run through "npm test" (test/run-all.ts), which starts the test stack');
+const testStackDir = process.env.REMOTE_COMPLETION_TEST_STACK;
+if (!testStackDir) throw new Error('integration tests run through "npm test" (test/run-all.ts), which starts the test stack');
 
+export const stackDir: string = testStackDir;
 export const logDir = path.join(stackDir, 'test-logs');
 const baseConfigFile = path.join(stackDir, 'config.yaml');
 const accounts: StackAccount[] = (JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }).accounts;

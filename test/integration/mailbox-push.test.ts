@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import type { Config } from '../../config/schema';
 import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
-import { clearInbox, eventually, logLines, sendAs, startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
+import { clearInbox, eventually, logLines, stackDir, sendAs, startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
 
 const COMPLETION = 'completion@example.test';
 
@@ -20,7 +23,7 @@ async function replyToClose(config: Config): Promise<number> {
 }
 
 describe('mail lands, task closes', () => {
-  test('with IMAP IDLE on, a reply closes its task within 2 s (polling is an hour away)', async () => {
+  test('with IMAP IDLE on, a reply closes its task within 2 s (polling is an hour away), also after the server drops IDLE', async () => {
     const config = testConfig((c) => {
       c.remoteCompletion.syncInterval = 3_600_000;
       c.remoteCompletion.startupDelay = 3_600_000;
@@ -32,6 +35,15 @@ describe('mail lands, task closes', () => {
       await eventually('the IDLE watcher', () => Promise.resolve(logLines('mailbox-push-idle', { msg: 'watching INBOX with IMAP IDLE' }).length > 0));
       const ms = await replyToClose(config);
       assert.ok(ms < 2000, `closed ${ms} ms after the reply`);
+
+      // The server drops the IDLE session: the watcher reconnects and push keeps working.
+      const kicked = await promisify(execFile)('doveadm', ['-c', path.join(stackDir, 'dovecot', 'dovecot.conf'), 'kick', COMPLETION]);
+      assert.match(kicked.stdout, /completion@example\.test/);
+      await eventually('the IDLE watcher to reconnect', () =>
+        Promise.resolve(logLines('mailbox-push-idle', { msg: 'watching INBOX with IMAP IDLE' }).length >= 2),
+      );
+      const again = await replyToClose(config);
+      assert.ok(again < 2000, `after reconnecting, closed ${again} ms after the reply`);
     } finally {
       await worker.shutdown();
     }
