@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI in a checkout (through tsx) or the compiled one after `npm run build`.
+// In a checkout the CLI runs from source (through tsx); with NODE_ENV=production, or where the
+// sources are not shipped, it runs the compiled dist/ from `npm run build`.
 const path = require('node:path');
 const fs = require('node:fs');
-const compiled = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
-if (fs.existsSync(compiled) && !process.env.REMOTE_COMPLETION_FROM_SOURCE) {
-  require(compiled);
+const source = path.join(__dirname, '..', 'cli', 'main.ts');
+if (process.env.NODE_ENV === 'production' || !fs.existsSync(source)) {
+  require('../dist/cli/main.js');
 } else {
   require('tsx/cjs');
-  require('../cli/main.ts');
+  require(source);
 }

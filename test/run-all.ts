@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { repoRoot, stackDown, stackUp } from '../stack';
 import { createLogger } from '../worker/logger';
+import { bundleWorkflows } from '../worker/workflow-bundle';
 import { findSecretsInLogs } from './support/secrets-in-logs';
 
 const root = repoRoot();
@@ -28,9 +28,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   const stack = await stackUp({ dir, log });
   process.stdout.write(`# test stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`);
-  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: silentBundlerLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  writeFileSync(bundlePath, await bundleWorkflows());
   try {
     const only = process.argv.slice(2);
     const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration')];
@@ -51,8 +50,6 @@ async function main(): Promise<number> {
     if (!process.env.KEEP_TEST_STACK) await stackDown({ dir, log });
   }
 }
-
-const silentBundlerLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {

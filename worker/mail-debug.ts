@@ -2,12 +2,14 @@ import { format } from 'node:util';
 import type { Logger } from 'pino';
 
 // AUTH exchanges carry base64 credentials: blank every argument after the mechanism or LOGIN user.
-const CREDENTIAL_LINE = /\b(AUTH\s+\S+|LOGIN|AUTHENTICATE\s+\S+)\s+.*$/i;
-const BASE64_CONTINUATION = /^(C:\s*|\[\S+\]\s*C:\s*)?[A-Za-z0-9+/]{8,}={0,2}\s*$/;
+const CREDENTIAL_COMMAND = /\b(AUTH\s+\S+|LOGIN|AUTHENTICATE\s+\S+)\s+.*$/i;
+const BASE64_LINE = /^[A-Za-z0-9+/]{8,}={0,2}$/;
+const SENSITIVE_KEY = /pass|secret|token|cred|^auth$/i;
 
-export function redactProtocolLine(line: string): string {
-  if (CREDENTIAL_LINE.test(line)) return line.replace(CREDENTIAL_LINE, '$1 [redacted]');
-  if (BASE64_CONTINUATION.test(line)) return '[redacted]';
+/** One protocol line with credentials removed; `fromClient` lines that are bare base64 are SASL responses. */
+export function redactProtocolLine(line: string, fromClient: boolean): string {
+  if (CREDENTIAL_COMMAND.test(line)) return line.replace(CREDENTIAL_COMMAND, '$1 [redacted]');
+  if (fromClient && BASE64_LINE.test(line.trim())) return '[redacted]';
   return line;
 }
 
@@ -19,7 +21,6 @@ export interface ProtocolLogger {
   warn: LogFn;
   error: LogFn;
   fatal: LogFn;
-  level?: string;
 }
 
 /**
@@ -31,19 +32,15 @@ export function mailProtocolLogger(log: Logger): ProtocolLogger {
     (level: 'trace' | 'warn' | 'error'): LogFn =>
     (...args: unknown[]) => {
       const [first, ...rest] = args;
-      const meta = typeof first === 'object' && first !== null ? scrub(first as Record<string, unknown>) : {};
-      const text = typeof first === 'string' ? format(first, ...rest) : format(...rest);
-      log[level](meta, text.split('\n').map(redactProtocolLine).join('\n'));
+      const fields = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
+      const meta: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(fields)) {
+        if (key === 'msg' || key === 'err' || typeof value === 'object') continue;
+        meta[key] = SENSITIVE_KEY.test(key) ? '[redacted]' : value;
+      }
+      const text = typeof first === 'string' ? format(first, ...rest) : rest.length > 0 ? format(...rest) : String(fields.msg ?? '');
+      const fromClient = fields.tnx === 'client' || fields.src === 'c';
+      log[level](meta, text.split('\n').map((line) => redactProtocolLine(line, fromClient)).join('\n'));
     };
   return { trace: forward('trace'), debug: forward('trace'), info: forward('trace'), warn: forward('warn'), error: forward('error'), fatal: forward('error') };
-}
-
-function scrub(meta: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(meta)) {
-    if (/pass|secret|token|auth|cred/i.test(key)) out[key] = '[redacted]';
-    else if (typeof value === 'string') out[key] = redactProtocolLine(value);
-    else if (typeof value !== 'object') out[key] = value;
-  }
-  return out;
 }

@@ -8,6 +8,7 @@ import { watchInbox, type IdleWatcher } from './idle-watcher';
 import { ensureSearchAttributes } from './search-attributes';
 import { ensureSyncSchedule, triggerSync } from './sync-schedule';
 import { PinoTemporalLogger } from './temporal-logger';
+import { prebuiltBundle } from './workflow-bundle';
 
 let runtimeInstalled = false;
 
@@ -26,7 +27,7 @@ export interface WorkerHandle {
 }
 
 export interface CreateWorkerOptions {
-  /** A prebuilt bundle (tests, production build); without it the workflows are bundled at start. */
+  /** A prebuilt bundle (tests); default: `npm run build`'s, else the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Replaces or wraps activities (fault-injection tests). */
   wrapActivities?: (activities: Activities) => Activities;
@@ -45,13 +46,12 @@ export async function createWorker(config: Config, log: Logger, options: CreateW
   await ensureSyncSchedule(client, config, log);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const transport = createSmtpTransport(config.smtp, log, config.log.mailDebug);
+  const bundle = options.workflowBundle ?? prebuiltBundle();
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: (options.wrapActivities ?? ((a) => a))(createActivities({ config, transport, log })),
     shutdownGraceTime: '10s',
   });

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { redactProtocolLine } from '../../worker/mail-debug';
+
+test('credentials are removed from protocol lines', () => {
+  const cases: [string, boolean, string][] = [
+    ['AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=', true, 'AUTH PLAIN [redacted]'],
+    ['A1 LOGIN alice@example.test s3cret', true, 'A1 LOGIN [redacted]'],
+    ['2 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==', true, '2 AUTHENTICATE PLAIN [redacted]'],
+    ['AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=', true, '[redacted]'],
+    ['AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=', false, 'AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ='],
+    ['250-AUTH PLAIN LOGIN', false, '250-AUTH PLAIN [redacted]'],
+    ['MAIL FROM:<completion@example.test>', true, 'MAIL FROM:<completion@example.test>'],
+  ];
+  for (const [line, fromClient, expected] of cases) assert.equal(redactProtocolLine(line, fromClient), expected, line);
+});
