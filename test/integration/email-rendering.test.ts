@@ -85,7 +85,7 @@ async function openBrowser(t: TestContext): Promise<Browser | undefined> {
     t.skip(chromium.reason);
     return undefined;
   }
-  if (chromium.installedMs !== undefined) t.diagnostic(`installed chromium with apt-get in ${chromium.installedMs} ms`);
+  if (!browser && chromium.installedMs !== undefined) t.diagnostic(`installed chromium with apt-get in ${chromium.installedMs} ms`);
   browser ??= launchChromium(chromium.executablePath);
   return browser;
 }
