@@ -299,11 +299,6 @@ void test(`request email on a ${NARROW}px phone screen: buttons inside the scree
 
 void test(
   'request email does not scroll sideways',
-  {
-    todo:
-      'the tokens in the "No buttons?" <code> cannot wrap, so the 600px column grows to ~1010px ' +
-      '(domain/request-email.ts: word-break:break-all on those <code> elements fixes it)',
-  },
   async (t) => {
     const b = await openBrowser(t);
     if (!b) return;
