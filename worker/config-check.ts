@@ -41,12 +41,12 @@ export async function runChecks(config: Config, { fix = false, log = pino({ leve
 }
 
 /** A check never throws and answers within CHECK_TIMEOUT_MS; a late one still cleans up after itself. */
-async function guarded(name: string, timeoutFix: string, check: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+async function guarded(name: string, fallbackFix: string, check: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<CheckResult[]>((resolve) => {
-    timer = setTimeout(() => resolve([problem(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`, timeoutFix)]), CHECK_TIMEOUT_MS);
+    timer = setTimeout(() => resolve([problem(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`, fallbackFix)]), CHECK_TIMEOUT_MS);
   });
-  const work = check().catch((err: unknown) => [problem(name, firstLine(err), timeoutFix)]);
+  const work = check().catch((err: unknown) => [problem(name, firstLine(err), fallbackFix)]);
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -85,6 +85,7 @@ async function checkTemporal(temporal: Config['temporal'], fix: boolean, log: Lo
   try {
     const results = [ok(name, `connected to ${temporal.address}, namespace ${temporal.namespace}`)];
     const missing = await missingSearchAttributes(connection, temporal.namespace);
+    const commands = missing.map((a) => createSearchAttributeCommand(temporal.namespace, a)).join(' && ');
     if (missing.length === 0) {
       results.push(ok(name, 'search attributes registered'));
     } else if (fix) {
@@ -92,16 +93,10 @@ async function checkTemporal(temporal: Config['temporal'], fix: boolean, log: Lo
         await ensureSearchAttributes(connection, temporal.namespace, log);
         results.push(ok(name, `registered search attributes ${missing.join(', ')}`));
       } catch (err) {
-        results.push(problem(name, firstLine(err), missing.map((a) => createSearchAttributeCommand(temporal.namespace, a)).join(' && ')));
+        results.push(problem(name, firstLine(err), commands));
       }
     } else {
-      results.push(
-        problem(
-          name,
-          `search attributes ${missing.join(', ')} are not registered in namespace ${temporal.namespace}`,
-          `${missing.map((a) => createSearchAttributeCommand(temporal.namespace, a)).join(' && ')} (or run check --fix)`,
-        ),
-      );
+      results.push(problem(name, `search attributes ${missing.join(', ')} are not registered in namespace ${temporal.namespace}`, `${commands} (or run check --fix)`));
     }
     return results;
   } finally {

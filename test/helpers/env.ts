@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
@@ -20,6 +20,9 @@ if (!testStackDir) throw new Error('integration tests run through "npm test" (te
 
 export const stackDir: string = testStackDir;
 export const logDir = path.join(stackDir, 'test-logs');
+/** For files that hold secrets (generated configs): not a log, so not part of the secrets check. */
+export const scratchDir = path.join(stackDir, 'tmp');
+mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
 const baseConfigFile = path.join(stackDir, 'config.yaml');
 const accounts: StackAccount[] = (JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }).accounts;
 

@@ -7,7 +7,21 @@ import { stringify } from 'yaml';
 import { connectTemporal } from '../../client/connect';
 import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
 import { syncScheduleId, triggerSync } from '../../worker/sync-schedule';
-import { clearInbox, eventually, inboxCount, logDir, logLines, sendAs, startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
+import {
+  scratchDir,
+  clearInbox,
+  eventually,
+  inboxCount,
+  logDir,
+  logLines,
+  sendAs,
+  startWorker,
+  taskClient,
+  testConfig,
+  testLogger,
+  unique,
+  waitForMail,
+} from '../helpers/env';
 
 const COMPLETION = 'completion@example.test';
 const config = testConfig((c) => {
@@ -18,13 +32,27 @@ const config = testConfig((c) => {
 
 test('a worker killed between signal and delete: the reply is processed again harmlessly, decided once', async () => {
   await clearInbox(config, COMPLETION);
-  const configFile = path.join(logDir, 'crash-config.yaml');
+  const configFile = path.join(scratchDir, 'crash-config.yaml');
   writeFileSync(configFile, stringify(config), { mode: 0o600 });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/crashing-worker.ts', configFile, path.join(logDir, 'crashing-worker.log')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_, signal) => resolve(signal)));
-  await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('worker running') && resolve()));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/support/crashing-worker.ts',
+      configFile,
+      path.join(logDir, 'crashing-worker.log'),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (_, signal) => resolve(signal)),
+  );
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('worker running') && resolve()),
+  );
 
   const { client, connection } = await connectTemporal(config.temporal);
   const tasks = await taskClient(config);
@@ -33,7 +61,10 @@ test('a worker killed between signal and delete: the reply is processed again ha
     await tasks.start({ taskId, title: 'Survive a crash', assignees: 'alice@example.test' });
     const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
     const messageId = `<${unique('crash-reply')}@example.test>`;
-    await sendAs(config, 'alice@example.test', { ...replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'ship it\n'), messageId });
+    await sendAs(config, 'alice@example.test', {
+      ...replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'ship it\n'),
+      messageId,
+    });
     await eventually('the reply in INBOX', async () => (await inboxCount(config, COMPLETION)) === 1);
 
     await triggerSync(client, config.temporal.taskQueue);
@@ -45,16 +76,29 @@ test('a worker killed between signal and delete: the reply is processed again ha
       // The dead worker's sync run waits for its activity to time out; end it as an operator would.
       const schedule = await client.schedule.getHandle(syncScheduleId(config.temporal.taskQueue)).describe();
       for (const action of schedule.info.runningActions) {
-        await client.workflow.getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId).terminate('worker crashed');
+        await client.workflow
+          .getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId)
+          .terminate('worker crashed');
       }
       await triggerSync(client, config.temporal.taskQueue);
       await eventually('INBOX to be empty', async () => (await inboxCount(config, COMPLETION)) === 0, 30_000);
       const result = await tasks.waitForResult(taskId, 10_000);
-      assert.deepEqual([result.outcome, result.decidedBy, result.comment], ['completed', 'alice@example.test', 'ship it']);
-      await eventually('the re-processed reply to be logged as already handled', () =>
-        Promise.resolve(logLines('mailbox-crash', { messageId }).some((l) => l.outcome === 'task-closed' || l.outcome === 'duplicate')),
+      assert.deepEqual(
+        [result.outcome, result.decidedBy, result.comment],
+        ['completed', 'alice@example.test', 'ship it'],
       );
-      const confirmations = await waitForMail(config, 'alice@example.test', (m) => (m.subject ?? '').startsWith('Completed') && (m.text ?? '').includes(taskId));
+      await eventually('the re-processed reply to be logged as already handled', () =>
+        Promise.resolve(
+          logLines('mailbox-crash', { messageId }).some(
+            (l) => l.outcome === 'task-closed' || l.outcome === 'duplicate',
+          ),
+        ),
+      );
+      const confirmations = await waitForMail(
+        config,
+        'alice@example.test',
+        (m) => (m.subject ?? '').startsWith('Completed') && (m.text ?? '').includes(taskId),
+      );
       assert.equal(confirmations.length, 1, 'decided once: one confirmation');
     } finally {
       await worker.shutdown();

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { connectTemporal } from '../../client/connect';
+import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
+import { repoRoot } from '../../stack';
+import { triggerSync } from '../../worker/sync-schedule';
+import {
+  scratchDir,
+  clearInbox,
+  eventually,
+  inboxCount,
+  sendAs,
+  startWorker,
+  taskClient,
+  testConfig,
+  testLogger,
+  unique,
+  waitForMail,
+} from '../helpers/env';
+
+const COMPLETION = 'completion@example.test';
+
+test('the built worker starts from the prebuilt bundle and drains on SIGTERM during a sync', async () => {
+  const root = repoRoot();
+  const build = spawnSync(process.execPath, ['bin/build.js'], { cwd: root, encoding: 'utf8' });
+  assert.equal(build.status, 0, build.stderr);
+  assert.match(build.stdout, /dist\/workflow-bundle\.js/);
+
+  const config = testConfig((c) => {
+    c.remoteCompletion.syncInterval = 3_600_000;
+    c.remoteCompletion.startupDelay = 3_600_000;
+    c.imap.idle = true;
+    c.log.level = 'debug';
+  });
+  await clearInbox(config, COMPLETION);
+  const configFile = path.join(scratchDir, 'worker-process-config.yaml');
+  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  const child = spawn(process.execPath, ['bin/remote-completion.js', 'worker', '--config', configFile], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await eventually('the worker to run', () => Promise.resolve(output.includes('worker running')), 30_000);
+    assert.doesNotMatch(output, /Workflow bundle created/, 'no webpack at start-up');
+
+    const tasks = await taskClient(config);
+    const taskId = unique('drain');
+    await tasks.start({ taskId, title: 'Drain me', assignees: 'alice@example.test' });
+    const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
+    await sendAs(
+      config,
+      'alice@example.test',
+      replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'before the restart\n'),
+    );
+    await eventually(
+      'the sync to start',
+      () =>
+        Promise.resolve(
+          /"activityType":"fetchMailBatch"|decision read|IMAP IDLE/.test(output) &&
+            output.includes('"msg":"decision read"'),
+        ),
+      10_000,
+    );
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, `exit code 0 after SIGTERM\n${output.slice(-2000)}`);
+    assert.match(output, /worker stopped/);
+
+    // Whatever the signal interrupted, a new worker finishes it: decided once, INBOX empty.
+    const worker = await startWorker(config, testLogger('worker-process'));
+    try {
+      const { client, connection } = await connectTemporal(config.temporal);
+      await triggerSync(client, config.temporal.taskQueue);
+      await connection.close();
+      await eventually('INBOX to be empty', async () => (await inboxCount(config, COMPLETION)) === 0, 20_000);
+      const result = await tasks.waitForResult(taskId, 10_000);
+      assert.deepEqual([result.outcome, result.comment], ['completed', 'before the restart']);
+      const confirmations = await waitForMail(
+        config,
+        'alice@example.test',
+        (m) => (m.subject ?? '').startsWith('Completed') && (m.text ?? '').includes(taskId),
+      );
+      assert.equal(confirmations.length, 1);
+    } finally {
+      await worker.shutdown();
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
