@@ -100,6 +100,15 @@ export const configSchema = z.object({
       tokenLifetime: duration.default(30 * 86_400_000),
     })
     .default({ syncInterval: 30_000, startupDelay: 30_000, tokenLifetime: 30 * 86_400_000 }),
+  metrics: z
+    .object({
+      /** Serve the SDK's Prometheus metrics on this host:port, e.g. 127.0.0.1:9464; off when unset. */
+      prometheus: z
+        .string()
+        .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+        .optional(),
+    })
+    .default({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -12,10 +12,17 @@ import { prebuiltBundle } from './workflow-bundle';
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's logs into pino; allowed once per process, before any connection. */
-export function installRuntime(log: Logger): void {
+/**
+ * Routes the SDK's logs into pino and, when configured, serves its Prometheus metrics; allowed
+ * once per process, before any connection.
+ */
+export function installRuntime(log: Logger, prometheus?: string): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new PinoTemporalLogger(log.child({ module: 'temporal' })) });
+  Runtime.install({
+    logger: new PinoTemporalLogger(log.child({ module: 'temporal' })),
+    telemetryOptions: prometheus ? { metrics: { prometheus: { bindAddress: prometheus } } } : undefined,
+  });
+  if (prometheus) log.info({ address: `http://${prometheus}/metrics` }, 'serving Prometheus metrics');
   runtimeInstalled = true;
 }
 
@@ -40,7 +47,7 @@ type Activities = ReturnType<typeof createActivities>;
  * and, with `imap.idle`, triggers a sync as soon as mail lands.
  */
 export async function createWorker(config: Config, log: Logger, options: CreateWorkerOptions = {}): Promise<WorkerHandle> {
-  installRuntime(log);
+  installRuntime(log, config.metrics.prometheus);
   const { client, connection: clientConnection } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
   await ensureSyncSchedule(client, config, log);

@@ -115,6 +115,10 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
       if (!state.result) setStatus(state.assignees.some((a) => a.delivery === 'sent') ? 'waiting' : 'sending');
     });
 
+  // Before the handlers: an update buffered with the start is delivered as soon as its handler exists.
+  upsertMemo({ title: input.title });
+  setStatus('sending');
+
   setHandler(stateQuery, () => state);
 
   setHandler(emailDecisionSignal, (decision) => {
@@ -167,10 +171,8 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
     },
   );
 
-  upsertMemo({ title: input.title });
-  setStatus('sending');
   await checkAssignees(state.assignees.map((a) => a.address));
-  void deliverAll(state.assignees, false);
+  if (!state.result) void deliverAll(state.assignees, false);
 
   try {
     while (!state.result) {

@@ -81,7 +81,8 @@ test('the built worker starts from the prebuilt bundle and drains on SIGTERM dur
       await triggerSync(client, config.temporal.taskQueue);
       await connection.close();
       await eventually('INBOX to be empty', async () => (await inboxCount(config, COMPLETION)) === 0, 20_000);
-      const result = await tasks.waitForResult(taskId, 10_000);
+      // A dead worker's sticky queue delays the task's next workflow task by up to 10 s.
+      const result = await tasks.waitForResult(taskId, 30_000);
       assert.deepEqual([result.outcome, result.comment], ['completed', 'before the restart']);
       const confirmations = await waitForMail(
         config,
