@@ -2,7 +2,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { loadConfig } from '../config/load';
+import { ConfigError, loadConfig } from '../config/load';
+import { checkMailServers } from '../worker/config-check';
 import type { Config } from '../config/schema';
 import { stackDown, stackStatus, stackUp } from '../stack';
 import { createWorker } from '../worker/run-worker';
@@ -26,6 +27,9 @@ export function runningWorkerPid(stackDir: string): number | undefined {
 }
 
 async function runWorkerUntilStopped(config: Config, log: Logger, pidFile?: string): Promise<void> {
+  // A wrong mail host or password should stop the start, not surface later as retries in the log.
+  const problem = (await checkMailServers(config, log)).find((r) => !r.ok);
+  if (problem) throw new ConfigError(`${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`);
   const handle = await createWorker(config, log);
   if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
   try {

@@ -40,6 +40,15 @@ export async function runChecks(config: Config, { fix = false, log = pino({ leve
   return [...configFacts(config), ...parts.flat()];
 }
 
+/** The SMTP and IMAP checks alone: what the worker confirms before it starts. */
+export async function checkMailServers(config: Config, log: Logger): Promise<CheckResult[]> {
+  const parts = await Promise.all([
+    guarded('smtp', 'check smtp.host/smtp.port', () => checkSmtp(config, log)),
+    guarded('imap', 'check imap.host/imap.port/imap.tls', () => checkImap(config, log)),
+  ]);
+  return parts.flat();
+}
+
 /** A check never throws and answers within CHECK_TIMEOUT_MS; a late one still cleans up after itself. */
 async function guarded(name: string, fallbackFix: string, check: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
   let timer: NodeJS.Timeout | undefined;

@@ -29,14 +29,14 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `remote-completion check` on the test config as changed by `change`. */
-function check(change: (config: Config) => void, ...args: string[]): Promise<Run> {
-  // The parsed durations are numbers, which the schema does not read back: the defaults do here.
-  const config = { ...testConfig(change), remoteCompletion: undefined };
+/** Runs `remote-completion <command>` on the test config as changed by `change`. */
+function withConfig(command: string, change: (config: Config) => void, ...args: string[]): Promise<Run> {
   const file = path.join(dir, `${unique('config')}.yaml`);
-  writeFileSync(file, stringify(config), { mode: 0o600 });
-  return runCli(['check', '--config', file, ...args]);
+  writeFileSync(file, stringify(testConfig(change)), { mode: 0o600 });
+  return runCli([command, '--config', file, ...args]);
 }
+
+const check = (change: (config: Config) => void, ...args: string[]) => withConfig('check', change, ...args);
 
 async function runCli(args: string[]): Promise<Run> {
   // The config file alone decides (no REMOTE_COMPLETION_* overrides), and the CLI runs from source, not dist/.
@@ -45,7 +45,7 @@ async function runCli(args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [path.join(repoRoot(), 'bin', 'remote-completion.js'), ...args],
-      { cwd: repoRoot(), env: { ...env, REMOTE_COMPLETION_FROM_SOURCE: '1' }, timeout: 60_000 },
+      { cwd: repoRoot(), env, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -213,6 +213,15 @@ describe('remote-completion check against the real stack', () => {
       await connection.operatorService.deleteNamespace({ namespace }).catch(() => {});
       await connection.close();
     }
+  });
+
+  test('the worker refuses to start with a wrong IMAP password: one line, exit 1', async () => {
+    const run = await withConfig('worker', (c) => {
+      c.imap.password = wrongPassword;
+    });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^error: imap: IMAP login as completion@example\.test at 127\.0\.0\.1:\d+ failed: wrong imap\.user or imap\.password/);
+    assert.equal(run.stderr.trim().split('\n').length, 1, 'no stack trace');
   });
 
   test('an unreadable config is one error line, exit 1', async () => {
