@@ -3,20 +3,15 @@
  * alice, reads her request over IMAP, takes the Complete link, sends that reply over SMTP as alice
  * with a comment, and waits for the task to close.
  */
-import { readFileSync } from 'node:fs';
-import { ImapFlow } from 'imapflow';
-import { simpleParser } from 'mailparser';
-import nodemailer from 'nodemailer';
 import { connectTemporal } from '../client/connect';
 import { RemoteCompletionClient } from '../client/task-client';
 import { loadConfig } from '../config/load';
-import type { Config } from '../config/schema';
-import { stackUp, type StackAccount } from '../stack';
+import { stackUp } from '../stack';
 import { createLogger } from '../worker/logger';
 import { createWorker } from '../worker/run-worker';
 import { embeddedStackDir } from '../cli/context';
 import { runningWorkerPid } from '../cli/worker-commands';
-import { mailtoLinks, replyFromLink } from './mail-client';
+import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from './mail-client';
 
 const ALICE = 'alice@example.test';
 const started = Date.now();
@@ -46,22 +41,13 @@ async function main(): Promise<void> {
     });
     say(`task ${taskId} started for ${ALICE}`);
 
-    const request = await waitForRequest(config, alice, taskId);
+    const request = await fetchRequest(config, alice, taskId);
     say(`alice's request arrived over IMAP: "${request.subject}"`);
     const [completeLink] = mailtoLinks(request.html);
     if (!completeLink) throw new Error('the request has no Complete link');
     const reply = replyFromLink(completeLink, 'Backup verified, go ahead.\n');
     say(`alice takes the Complete link: reply to ${reply.to}, subject "${reply.subject.slice(0, 40)}…"`);
-
-    const transport = nodemailer.createTransport({
-      host: config.smtp.host,
-      port: config.smtp.port,
-      requireTLS: true,
-      tls: config.smtp.ca ? { ca: readFileSync(config.smtp.ca) } : undefined,
-      auth: { user: alice.address, pass: alice.password },
-    });
-    await transport.sendMail({ from: alice.address, ...reply });
-    transport.close();
+    await sendAs(config, alice, reply);
     const sentAt = Date.now();
     say('alice sent her reply over SMTP');
 
@@ -77,38 +63,6 @@ async function main(): Promise<void> {
     await connection.close();
     await worker?.shutdown();
   }
-}
-
-async function waitForRequest(config: Config, account: StackAccount, taskId: string): Promise<{ subject: string; html: string }> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const imap = new ImapFlow({
-      host: config.imap.host,
-      port: config.imap.port,
-      secure: config.imap.tls,
-      tls: config.imap.ca ? { ca: readFileSync(config.imap.ca) } : undefined,
-      auth: { user: account.address, pass: account.password },
-      logger: false,
-    });
-    await imap.connect();
-    try {
-      const lock = await imap.getMailboxLock('INBOX');
-      try {
-        const uids = (await imap.search({ body: taskId }, { uid: true })) || [];
-        for (const uid of uids) {
-          const message = await imap.fetchOne(String(uid), { source: true }, { uid: true });
-          const parsed = message && message.source ? await simpleParser(message.source) : undefined;
-          if (parsed?.html && parsed.subject?.startsWith('Action required')) return { subject: parsed.subject, html: parsed.html };
-        }
-      } finally {
-        lock.release();
-      }
-    } finally {
-      await imap.logout();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no request for task ${taskId} in ${account.address}'s INBOX after 30 s`);
 }
 
 main().then(

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
+import type { SendMailOptions } from 'nodemailer';
+import { sendAs as sendMailAs } from '../../demo/mail-client';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../config/load';
@@ -127,19 +128,8 @@ export function imapFor(config: Config, address: string): ImapFlow {
 }
 
 /** Sends a message over SMTP (STARTTLS + AUTH) as the given test account. */
-export async function sendAs(config: Config, address: string, message: SendMailOptions): Promise<void> {
-  const transport = nodemailer.createTransport({
-    host: config.smtp.host,
-    port: config.smtp.port,
-    requireTLS: true,
-    tls: config.smtp.ca ? { ca: readFileSync(config.smtp.ca) } : undefined,
-    auth: { user: address, pass: account(address).password },
-  });
-  try {
-    await transport.sendMail({ from: address, ...message });
-  } finally {
-    transport.close();
-  }
+export function sendAs(config: Config, address: string, message: SendMailOptions): Promise<void> {
+  return sendMailAs(config, account(address), message);
 }
 
 export interface ReceivedMail {
