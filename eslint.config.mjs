@@ -14,7 +14,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
@@ -31,8 +35,22 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'Workflows must not use Node built-ins.' },
-            { group: ['fs', 'path', 'crypto', 'os', 'net', 'http', 'https', 'child_process', 'util'], message: 'Workflows must not use Node built-ins.' },
-            { group: ['imapflow', 'nodemailer', 'mailparser', 'pino', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'Workflows do no I/O: call an activity.' },
+            {
+              group: ['fs', 'path', 'crypto', 'os', 'net', 'http', 'https', 'child_process', 'util'],
+              message: 'Workflows must not use Node built-ins.',
+            },
+            {
+              group: [
+                'imapflow',
+                'nodemailer',
+                'mailparser',
+                'pino',
+                '@temporalio/activity',
+                '@temporalio/worker',
+                '@temporalio/client',
+              ],
+              message: 'Workflows do no I/O: call an activity.',
+            },
           ],
         },
       ],

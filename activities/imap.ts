@@ -23,7 +23,10 @@ export interface ImapOptions {
 }
 
 /** Connects and logs in; imapflow never reconnects, so every session gets a new client. */
-export async function openImap(imap: Config['imap'], { log, mailDebug = false, idle = false }: ImapOptions): Promise<ImapFlow> {
+export async function openImap(
+  imap: Config['imap'],
+  { log, mailDebug = false, idle = false }: ImapOptions,
+): Promise<ImapFlow> {
   const client = new ImapFlow({
     host: imap.host,
     port: imap.port,
@@ -46,11 +49,22 @@ export async function openImap(imap: Config['imap'], { log, mailDebug = false, i
   return client;
 }
 
-export function describeImapError(err: unknown, imap: Pick<Config['imap'], 'host' | 'port' | 'user'>): ImapError {
+export function describeImapError(
+  err: unknown,
+  imap: Pick<Config['imap'], 'host' | 'port' | 'user'>,
+): ImapError {
   const where = `${imap.host}:${imap.port}`;
-  const e = err as { authenticationFailed?: boolean; serverResponseCode?: string; code?: string; message?: string };
+  const e = err as {
+    authenticationFailed?: boolean;
+    serverResponseCode?: string;
+    code?: string;
+    message?: string;
+  };
   if (e.authenticationFailed && e.serverResponseCode === 'UNAVAILABLE') {
-    return new ImapError(`IMAP server at ${where} could not check the login right now (UNAVAILABLE): see its logs`, 'connection');
+    return new ImapError(
+      `IMAP server at ${where} could not check the login right now (UNAVAILABLE): see its logs`,
+      'connection',
+    );
   }
   if (e.authenticationFailed) {
     return new ImapError(
@@ -58,7 +72,10 @@ export function describeImapError(err: unknown, imap: Pick<Config['imap'], 'host
       'authentication',
     );
   }
-  return new ImapError(`cannot connect to IMAP at ${where}: ${e.code ?? e.message ?? String(err)}`, 'connection');
+  return new ImapError(
+    `cannot connect to IMAP at ${where}: ${e.code ?? e.message ?? String(err)}`,
+    'connection',
+  );
 }
 
 export async function closeImap(client: ImapFlow): Promise<void> {

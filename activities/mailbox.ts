@@ -34,7 +34,11 @@ const BATCH_SIZE = 25;
 
 export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
   const { imap } = config;
-  const ownAddresses = [...new Set([imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map((a) => a.toLowerCase()))];
+  const ownAddresses = [
+    ...new Set(
+      [imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map((a) => a.toLowerCase()),
+    ),
+  ];
 
   async function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {
     let client;
@@ -43,7 +47,10 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
     } catch (err) {
       const error = err as ImapError;
       log.error({ kind: error.kind }, error.message);
-      throw ApplicationFailure.retryable(error.message, error.kind === 'authentication' ? 'ImapAuthenticationFailed' : 'ImapUnavailable');
+      throw ApplicationFailure.retryable(
+        error.message,
+        error.kind === 'authentication' ? 'ImapAuthenticationFailed' : 'ImapUnavailable',
+      );
     }
     try {
       return await work(client);
@@ -52,7 +59,12 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
     }
   }
 
-  const reject = (uid: number, outcome: RejectCode, reason: string, meta: Record<string, unknown> = {}): SyncedMessage => {
+  const reject = (
+    uid: number,
+    outcome: RejectCode,
+    reason: string,
+    meta: Record<string, unknown> = {},
+  ): SyncedMessage => {
     log.info({ outcome, reason, uid, ...meta }, 'mail rejected');
     return { uid, rejected: outcome };
   };
@@ -66,10 +78,22 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           const mailbox = client.mailbox;
           if (!mailbox) throw new Error('INBOX is not selected');
           const uidValidity = String(mailbox.uidValidity);
-          if (mailbox.exists === 0) return { uidValidity, more: false, heads: [], sources: new Map<number, Buffer>() };
-          const heads: { uid: number; size: number; internalDate?: Date; messageId?: string; from?: string }[] = [];
+          if (mailbox.exists === 0)
+            return { uidValidity, more: false, heads: [], sources: new Map<number, Buffer>() };
+          const heads: {
+            uid: number;
+            size: number;
+            internalDate?: Date;
+            messageId?: string;
+            from?: string;
+          }[] = [];
           const range = `1:${Math.min(BATCH_SIZE, mailbox.exists)}`;
-          for await (const m of client.fetch(range, { uid: true, size: true, internalDate: true, envelope: true })) {
+          for await (const m of client.fetch(range, {
+            uid: true,
+            size: true,
+            internalDate: true,
+            envelope: true,
+          })) {
             heads.push({
               uid: m.uid,
               size: m.size ?? 0,
@@ -81,7 +105,11 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           const wanted = heads.filter((h) => h.size <= imap.maxMessageBytes).map((h) => h.uid);
           const sources = new Map<number, Buffer>();
           if (wanted.length > 0) {
-            for await (const m of client.fetch(wanted.join(','), { uid: true, source: true }, { uid: true })) {
+            for await (const m of client.fetch(
+              wanted.join(','),
+              { uid: true, source: true },
+              { uid: true },
+            )) {
               if (m.source) sources.set(m.uid, m.source);
               heartbeat();
             }
@@ -97,7 +125,9 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
         heartbeat();
         if (head.size > imap.maxMessageBytes) {
           const reason = `message of ${head.size} bytes exceeds imap.maxMessageBytes (${imap.maxMessageBytes})`;
-          messages.push(reject(head.uid, 'oversized', reason, { messageId: head.messageId, from: head.from }));
+          messages.push(
+            reject(head.uid, 'oversized', reason, { messageId: head.messageId, from: head.from }),
+          );
           continue;
         }
         const source = read.sources.get(head.uid);
@@ -107,8 +137,16 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
         }
         let mail;
         try {
-          const parsed = await simpleParser(source, { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true });
-          mail = toInboundMail(parsed, { uid: head.uid, size: head.size, receivedAt: (head.internalDate ?? new Date()).getTime() });
+          const parsed = await simpleParser(source, {
+            skipImageLinks: true,
+            skipTextToHtml: true,
+            skipHtmlToText: true,
+          });
+          mail = toInboundMail(parsed, {
+            uid: head.uid,
+            size: head.size,
+            receivedAt: (head.internalDate ?? new Date()).getTime(),
+          });
         } catch (err) {
           messages.push(reject(head.uid, 'unparseable', `cannot parse: ${(err as Error).message}`));
           continue;
@@ -118,13 +156,21 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           messages.push(reject(head.uid, 'unparseable', 'no sender address in From', meta));
           continue;
         }
-        const result = classifyMail(mail, { keys, whitelist: config.whitelist, ownAddresses, now: Date.now() });
+        const result = classifyMail(mail, {
+          keys,
+          whitelist: config.whitelist,
+          ownAddresses,
+          now: Date.now(),
+        });
         if (result.outcome !== 'decision') {
           messages.push(reject(head.uid, result.outcome, result.reason, meta));
           continue;
         }
         const { decision } = result;
-        log.debug({ ...meta, uid: head.uid, workflowId: decision.workflowId, action: decision.action }, 'decision read');
+        log.debug(
+          { ...meta, uid: head.uid, workflowId: decision.workflowId, action: decision.action },
+          'decision read',
+        );
         messages.push({
           uid: head.uid,
           decision: {
@@ -141,13 +187,22 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
     },
 
     /** Deletes processed mail, or moves it to imap.auditFolder; skips it if UIDVALIDITY changed. */
-    async removeMail({ uidValidity, uids }: { uidValidity: string; uids: number[] }): Promise<{ removed: number }> {
+    async removeMail({
+      uidValidity,
+      uids,
+    }: {
+      uidValidity: string;
+      uids: number[];
+    }): Promise<{ removed: number }> {
       if (uids.length === 0) return { removed: 0 };
       return session(async (client) => {
         const lock = await client.getMailboxLock('INBOX');
         try {
           if (String(client.mailbox && client.mailbox.uidValidity) !== uidValidity) {
-            log.warn({ uidValidity, uids: uids.length }, 'INBOX UIDVALIDITY changed since it was read: not removing; the next run reads it again');
+            log.warn(
+              { uidValidity, uids: uids.length },
+              'INBOX UIDVALIDITY changed since it was read: not removing; the next run reads it again',
+            );
             return { removed: 0 };
           }
           const range = uids.join(',');
@@ -155,7 +210,8 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
             await client.mailboxCreate(imap.auditFolder).catch((err: { serverResponseCode?: string }) => {
               if (err.serverResponseCode !== 'ALREADYEXISTS') throw err;
             });
-            if (!(await client.messageMove(range, imap.auditFolder, { uid: true }))) throw new Error(`could not move mail to ${imap.auditFolder}`);
+            if (!(await client.messageMove(range, imap.auditFolder, { uid: true })))
+              throw new Error(`could not move mail to ${imap.auditFolder}`);
           } else if (!(await client.messageDelete(range, { uid: true }))) {
             throw new Error('the IMAP server refused to delete processed mail');
           }

@@ -88,7 +88,10 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
         messageId,
       });
       await send(request.recipient, email, messageId);
-      log.info({ taskId: request.taskId, to: recipient, messageId, reminder: request.reminder }, 'request sent');
+      log.info(
+        { taskId: request.taskId, to: recipient, messageId, reminder: request.reminder },
+        'request sent',
+      );
       return { messageId };
     },
 
@@ -107,7 +110,10 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
         const messageId = stableMessageId(`${confirmation.taskId}\0confirmation\0${recipient.address}`, from);
         await send(recipient, email, messageId);
       }
-      log.info({ taskId: confirmation.taskId, outcome: result.outcome, to: confirmation.recipients.length }, 'confirmation sent');
+      log.info(
+        { taskId: confirmation.taskId, outcome: result.outcome, to: confirmation.recipients.length },
+        'confirmation sent',
+      );
     },
 
     /** Refuses addresses that are malformed or, with whitelisting on, outside the listed domains. */

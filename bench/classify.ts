@@ -15,7 +15,15 @@ const corpus = path.join(__dirname, '..', 'test', 'fixtures', 'reply-trimming', 
 const bodies = readdirSync(corpus).map((f) => readFileSync(path.join(corpus, f), 'utf8'));
 
 // Real replies from many clients, each carrying a valid token in its own text, as a decision would.
-const token = signToken({ workflowId: 'remote-completion/bench', action: 'complete', recipient: 'alice@example.test', expiresAt: Date.now() + 86_400_000 }, keys);
+const token = signToken(
+  {
+    workflowId: 'remote-completion/bench',
+    action: 'complete',
+    recipient: 'alice@example.test',
+    expiresAt: Date.now() + 86_400_000,
+  },
+  keys,
+);
 const messages = bodies.map((body, i) =>
   Buffer.from(
     `From: Alice <alice@example.test>\r\nTo: completion@example.test\r\nSubject: Re: Approve\r\nMessage-ID: <m${i}@example.test>\r\n` +
@@ -34,12 +42,23 @@ async function main(): Promise<void> {
   const rounds = 20;
   let parsed: ParsedMail[] = [];
   const parseMs = await time(rounds, async () => {
-    parsed = await Promise.all(messages.map((m) => simpleParser(m, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true })));
+    parsed = await Promise.all(
+      messages.map((m) =>
+        simpleParser(m, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }),
+      ),
+    );
   });
-  const ctx = { keys, whitelist: { enabled: true, domains: ['example.test'] }, ownAddresses: ['completion@example.test'], now: Date.now() };
+  const ctx = {
+    keys,
+    whitelist: { enabled: true, domains: ['example.test'] },
+    ownAddresses: ['completion@example.test'],
+    now: Date.now(),
+  };
   let decisions = 0;
   const classifyMs = await time(rounds, () => {
-    decisions = parsed.map((p, uid) => classifyMail(toInboundMail(p, { uid, size: 0, receivedAt: 0 }), ctx)).filter((c) => c.outcome === 'decision').length;
+    decisions = parsed
+      .map((p, uid) => classifyMail(toInboundMail(p, { uid, size: 0, receivedAt: 0 }), ctx))
+      .filter((c) => c.outcome === 'decision').length;
     return Promise.resolve();
   });
   const n = messages.length;

@@ -39,5 +39,8 @@ export function cliLogger(config: Config | undefined, stream: 'stdout' | 'stderr
 }
 
 export function configOption(cmd: Command): Command {
-  return cmd.option('--config <path>', `config file (YAML or JSON); default: $${CONFIG_ENV}, else the embedded stack's`);
+  return cmd.option(
+    '--config <path>',
+    `config file (YAML or JSON); default: $${CONFIG_ENV}, else the embedded stack's`,
+  );
 }

@@ -13,7 +13,9 @@ export function showStackTraces(on: boolean): void {
 }
 
 /** Wraps a command so any error becomes one line on stderr and a non-zero exit code. */
-export function command<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function command<A extends unknown[]>(
+  fn: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);

@@ -10,7 +10,10 @@ interface OutputOptions extends GlobalOptions {
   json?: boolean;
 }
 
-async function withClient<T>(options: GlobalOptions, fn: (client: RemoteCompletionClient) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  options: GlobalOptions,
+  fn: (client: RemoteCompletionClient) => Promise<T>,
+): Promise<T> {
   const config = readConfig(options);
   const { client, connection } = await connectTemporal(config.temporal);
   try {
@@ -45,18 +48,25 @@ function formatState(state: TaskState): string {
   ];
   if (state.result) lines.push(`result: ${formatResult(state.result)}`);
   for (const ignored of state.ignored) {
-    lines.push(`ignored: ${ignored.action} by ${ignored.by} via ${ignored.channel} at ${ignored.at}: ${ignored.reason}`);
+    lines.push(
+      `ignored: ${ignored.action} by ${ignored.by} via ${ignored.channel} at ${ignored.at}: ${ignored.reason}`,
+    );
   }
   return lines.join('\n');
 }
 
 export function registerTaskCommands(program: Command): void {
-  const task = program.command('task').description('start, inspect, decide and cancel remote completion tasks');
+  const task = program
+    .command('task')
+    .description('start, inspect, decide and cancel remote completion tasks');
   const json = (cmd: Command) => configOption(cmd).option('--json', 'print JSON for scripts');
 
   json(task.command('start'))
     .description('start a task and email its assignees; prints the task id')
-    .requiredOption('--to <addresses>', 'assignees, comma-separated (e.g. alice@example.test,"Bob <bob@other.test>")')
+    .requiredOption(
+      '--to <addresses>',
+      'assignees, comma-separated (e.g. alice@example.test,"Bob <bob@other.test>")',
+    )
     .requiredOption('--title <title>', 'what the assignees are asked to decide')
     .option('--description <text>', 'details, plain text or Markdown')
     .option('--id <taskId>', 'task id (letters, digits, ".", "_", "-"); generated when omitted')
@@ -64,20 +74,32 @@ export function registerTaskCommands(program: Command): void {
     .option('--reminder-every <duration>', 're-send the request this often while waiting, e.g. 1d')
     .option('--requester <who>', 'who asks, shown in the email')
     .action(
-      command(async (opts: OutputOptions & { to: string; title: string; description?: string; id?: string; timeout?: string; reminderEvery?: string; requester?: string }) => {
-        const started = await withClient(opts, (client) =>
-          client.start({
-            taskId: opts.id,
-            title: opts.title,
-            description: opts.description,
-            assignees: opts.to,
-            timeout: opts.timeout,
-            reminderEvery: opts.reminderEvery,
-            requester: opts.requester,
-          }),
-        );
-        print(opts, started, () => started.taskId);
-      }),
+      command(
+        async (
+          opts: OutputOptions & {
+            to: string;
+            title: string;
+            description?: string;
+            id?: string;
+            timeout?: string;
+            reminderEvery?: string;
+            requester?: string;
+          },
+        ) => {
+          const started = await withClient(opts, (client) =>
+            client.start({
+              taskId: opts.id,
+              title: opts.title,
+              description: opts.description,
+              assignees: opts.to,
+              timeout: opts.timeout,
+              reminderEvery: opts.reminderEvery,
+              requester: opts.requester,
+            }),
+          );
+          print(opts, started, () => started.taskId);
+        },
+      ),
     );
 
   json(task.command('show <taskId>'))
@@ -95,11 +117,15 @@ export function registerTaskCommands(program: Command): void {
     .option('--assignee <address>', 'only tasks assigned to this address')
     .action(
       command(async (opts: OutputOptions & { status?: string; assignee?: string }) => {
-        const tasks = await withClient(opts, (client) => client.list({ status: opts.status, assignee: opts.assignee }));
+        const tasks = await withClient(opts, (client) =>
+          client.list({ status: opts.status, assignee: opts.assignee }),
+        );
         print(opts, tasks, () =>
           tasks.length === 0
             ? 'no tasks'
-            : tasks.map((t) => `${t.taskId}\t${t.status ?? '?'}\t${t.assignees.join(',')}\t${t.title ?? ''}`).join('\n'),
+            : tasks
+                .map((t) => `${t.taskId}\t${t.status ?? '?'}\t${t.assignees.join(',')}\t${t.title ?? ''}`)
+                .join('\n'),
         );
       }),
     );
@@ -109,7 +135,8 @@ export function registerTaskCommands(program: Command): void {
     .option('--timeout <duration>', 'give up after this long, e.g. 30s')
     .action(
       command(async (taskId: string, opts: OutputOptions & { timeout?: string }) => {
-        const timeoutMs = opts.timeout === undefined ? undefined : parseDurationOption('--timeout', opts.timeout);
+        const timeoutMs =
+          opts.timeout === undefined ? undefined : parseDurationOption('--timeout', opts.timeout);
         const result = await withClient(opts, (client) => client.waitForResult(taskId, timeoutMs));
         print(opts, result, () => formatResult(result));
       }),
@@ -122,7 +149,9 @@ export function registerTaskCommands(program: Command): void {
       .option('--by <who>', 'who decided', process.env.USER ?? 'cli')
       .action(
         command(async (taskId: string, opts: OutputOptions & { comment?: string; by: string }) => {
-          const result = await withClient(opts, (client) => client[action](taskId, { by: opts.by, comment: opts.comment }));
+          const result = await withClient(opts, (client) =>
+            client[action](taskId, { by: opts.by, comment: opts.comment }),
+          );
           print(opts, result, () => formatResult(result));
         }),
       );

@@ -7,7 +7,14 @@ import { checkMailServers } from '../worker/config-check';
 import type { Config } from '../config/schema';
 import { stackDown, stackStatus, stackUp } from '../stack';
 import { createWorker } from '../worker/run-worker';
-import { cliLogger, configOption, embeddedStackDir, readConfig, resolveConfigPath, type GlobalOptions } from './context';
+import {
+  cliLogger,
+  configOption,
+  embeddedStackDir,
+  readConfig,
+  resolveConfigPath,
+  type GlobalOptions,
+} from './context';
 import { command } from './run-cli';
 
 const workerPidFile = (stackDir: string) => path.join(stackDir, 'worker.pid');
@@ -29,11 +36,15 @@ export function runningWorkerPid(stackDir: string): number | undefined {
 async function runWorkerUntilStopped(config: Config, log: Logger, pidFile?: string): Promise<void> {
   // A wrong mail host or password should stop the start, not surface later as retries in the log.
   const problem = (await checkMailServers(config, log)).find((r) => !r.ok);
-  if (problem) throw new ConfigError(`${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`);
+  if (problem)
+    throw new ConfigError(`${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`);
   const handle = await createWorker(config, log);
   if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
   try {
-    log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+    log.info(
+      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },
+      'worker running',
+    );
     await handle.run();
     log.info('worker stopped');
   } finally {
@@ -92,7 +103,9 @@ export function registerWorkerCommands(program: Command): void {
       }),
     );
 
-  const stack = program.command('stack').description('the embedded local stack: Temporal dev server, Dovecot, Postfix');
+  const stack = program
+    .command('stack')
+    .description('the embedded local stack: Temporal dev server, Dovecot, Postfix');
   const dirOption = (cmd: Command) => cmd.option('--dir <path>', 'stack data directory', embeddedStackDir());
   dirOption(stack.command('up'))
     .description('start the stack (reuses a healthy one) and write its config')
@@ -127,9 +140,14 @@ export function registerWorkerCommands(program: Command): void {
         const dir = path.resolve(opts.dir);
         const status = await stackStatus({ dir, log: cliLogger(undefined) });
         const worker = runningWorkerPid(dir);
-        const lines = status.services.map((s) => `  ${s.name.padEnd(10)} ${s.alive ? 'running' : 'stopped'}${s.pid ? ` pid ${s.pid}` : ''}${s.where ? `  ${s.where}` : ''}`);
+        const lines = status.services.map(
+          (s) =>
+            `  ${s.name.padEnd(10)} ${s.alive ? 'running' : 'stopped'}${s.pid ? ` pid ${s.pid}` : ''}${s.where ? `  ${s.where}` : ''}`,
+        );
         lines.push(`  ${'worker'.padEnd(10)} ${worker ? `running pid ${worker}` : 'stopped'}`);
-        process.stdout.write(`local stack in ${dir}: ${status.running ? 'running' : 'not running'}\n${lines.join('\n')}\n`);
+        process.stdout.write(
+          `local stack in ${dir}: ${status.running ? 'running' : 'not running'}\n${lines.join('\n')}\n`,
+        );
       }),
     );
 }

@@ -3,12 +3,16 @@ import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 
 /** Connects to Temporal and checks the namespace, with errors that name the setting to fix. */
-export async function connectTemporal(temporal: Config['temporal']): Promise<{ client: Client; connection: Connection }> {
+export async function connectTemporal(
+  temporal: Config['temporal'],
+): Promise<{ client: Client; connection: Connection }> {
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: temporal.address, connectTimeout: '5s' });
   } catch (err) {
-    throw new ConfigError(`temporal.address: cannot reach Temporal at ${temporal.address}: ${firstLine(err)}`);
+    throw new ConfigError(
+      `temporal.address: cannot reach Temporal at ${temporal.address}: ${firstLine(err)}`,
+    );
   }
   try {
     await connection.workflowService.describeNamespace({ namespace: temporal.namespace });

@@ -57,7 +57,14 @@ export interface TaskSummary {
 }
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const TASK_STATUSES: readonly TaskStatus[] = ['sending', 'waiting', 'completed', 'failed', 'timed-out', 'cancelled'];
+const TASK_STATUSES: readonly TaskStatus[] = [
+  'sending',
+  'waiting',
+  'completed',
+  'failed',
+  'timed-out',
+  'cancelled',
+];
 
 export interface WhitelistSettings {
   enabled: boolean;
@@ -116,7 +123,10 @@ export class RemoteCompletionClient {
     if (timeoutMs === undefined) return result;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WaitTimeoutError(`task ${taskId} is still open after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new WaitTimeoutError(`task ${taskId} is still open after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([result, timeout]);
@@ -129,7 +139,9 @@ export class RemoteCompletionClient {
     const clauses = [`WorkflowType = 'remoteCompletionTask'`];
     if (filter.status !== undefined) {
       if (!TASK_STATUSES.includes(filter.status as TaskStatus)) {
-        throw new TaskInputError(`unknown status ${JSON.stringify(filter.status)}: expected one of ${TASK_STATUSES.join(', ')}`);
+        throw new TaskInputError(
+          `unknown status ${JSON.stringify(filter.status)}: expected one of ${TASK_STATUSES.join(', ')}`,
+        );
       }
       clauses.push(`${STATUS.name} = '${filter.status}'`);
     }
@@ -140,7 +152,9 @@ export class RemoteCompletionClient {
     const tasks: TaskSummary[] = [];
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
       tasks.push({
-        taskId: info.workflowId.startsWith(TASK_WORKFLOW_PREFIX) ? info.workflowId.slice(TASK_WORKFLOW_PREFIX.length) : info.workflowId,
+        taskId: info.workflowId.startsWith(TASK_WORKFLOW_PREFIX)
+          ? info.workflowId.slice(TASK_WORKFLOW_PREFIX.length)
+          : info.workflowId,
         workflowId: info.workflowId,
         title: typeof info.memo?.title === 'string' ? info.memo.title : undefined,
         status: info.typedSearchAttributes.get(STATUS) as TaskStatus | undefined,
@@ -168,20 +182,30 @@ export class RemoteCompletionClient {
   async cancel(taskId: string): Promise<void> {
     await this.call(taskId, async (handle) => {
       const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') throw new TaskInputError(`task ${taskId} is already closed (${status.name.toLowerCase()})`);
+      if (status.name !== 'RUNNING')
+        throw new TaskInputError(`task ${taskId} is already closed (${status.name.toLowerCase()})`);
       await handle.cancel();
     });
   }
 
-  private decide(taskId: string, action: Action, decision: { by: string; comment?: string }): Promise<TaskResult> {
+  private decide(
+    taskId: string,
+    action: Action,
+    decision: { by: string; comment?: string },
+  ): Promise<TaskResult> {
     if (!decision.by?.trim()) throw new TaskInputError('a decision needs --by: who decided');
     return this.call(taskId, (handle) =>
-      handle.executeUpdate(decideUpdate, { args: [{ action, by: decision.by.trim(), comment: decision.comment?.trim() }] }),
+      handle.executeUpdate(decideUpdate, {
+        args: [{ action, by: decision.by.trim(), comment: decision.comment?.trim() }],
+      }),
     );
   }
 
   /** Runs an operation on a task's workflow, turning "not found" and refused updates into one clear error. */
-  private async call<T>(taskId: string, op: (handle: WorkflowHandle<typeof remoteCompletionTask>) => Promise<T>): Promise<T> {
+  private async call<T>(
+    taskId: string,
+    op: (handle: WorkflowHandle<typeof remoteCompletionTask>) => Promise<T>,
+  ): Promise<T> {
     checkTaskId(taskId);
     const handle = this.client.workflow.getHandle<typeof remoteCompletionTask>(taskWorkflowId(taskId));
     try {
@@ -220,10 +244,16 @@ export class RemoteCompletionClient {
   }
 
   private validateAssignees(assignees: string | string[] | Assignee[]): Assignee[] {
-    const parsed = Array.isArray(assignees) && typeof assignees[0] === 'object'
-      ? parseOrThrow((assignees as Assignee[]).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)))
-      : parseOrThrow(assignees as string | string[]);
-    const problem = checkAssigneeAddresses(parsed.map((a) => a.address), this.whitelist);
+    const parsed =
+      Array.isArray(assignees) && typeof assignees[0] === 'object'
+        ? parseOrThrow(
+            (assignees as Assignee[]).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)),
+          )
+        : parseOrThrow(assignees as string | string[]);
+    const problem = checkAssigneeAddresses(
+      parsed.map((a) => a.address),
+      this.whitelist,
+    );
     if (problem) throw new TaskInputError(problem);
     return parsed;
   }
@@ -254,7 +284,9 @@ function durationOrThrow(name: string, value: string | undefined): number | unde
 
 function checkTaskId(taskId: string): void {
   if (!TASK_ID.test(taskId)) {
-    throw new TaskInputError(`invalid task id ${JSON.stringify(taskId)}: use letters, digits, ".", "_" or "-" (at most 100)`);
+    throw new TaskInputError(
+      `invalid task id ${JSON.stringify(taskId)}: use letters, digits, ".", "_" or "-" (at most 100)`,
+    );
   }
 }
 

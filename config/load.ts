@@ -14,7 +14,13 @@ export class ConfigError extends Error {
 
 /** `imap.fromAddress` -> `REMOTE_COMPLETION_IMAP_FROM_ADDRESS` */
 export function envNameFor(key: string): string {
-  return ENV_PREFIX + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return (
+    ENV_PREFIX +
+    key
+      .replace(/\./g, '_')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toUpperCase()
+  );
 }
 
 /** Every settable key, from the schema, e.g. `imap.port`. */
@@ -30,10 +36,14 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(`config file ${file} does not exist: pass --config <path> or set ${CONFIG_ENV}`);
-    throw new ConfigError(`config file ${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+    if (code === 'ENOENT')
+      throw new ConfigError(`config file ${file} does not exist: pass --config <path> or set ${CONFIG_ENV}`);
+    throw new ConfigError(
+      `config file ${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold an object`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`config file ${file} must hold an object`);
   return parseConfig(applyEnvOverrides(raw as Record<string, unknown>, env), path.dirname(file));
 }
 
@@ -64,7 +74,10 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
   return error.issues
     .map((issue) => {
       const key = issue.path.join('.') || '(root)';
-      const given = issue.path.reduce<unknown>((value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part], raw);
+      const given = issue.path.reduce<unknown>(
+        (value, part) => (value as Record<PropertyKey, unknown> | undefined)?.[part],
+        raw,
+      );
       const missing = issue.code === 'invalid_type' && given === undefined;
       if (missing) return `${key}: missing: set it in the config file or ${envNameFor(key)}`;
       if (issue.code === 'unrecognized_keys') return `${key}: unknown key(s) ${issue.keys.join(', ')}`;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 
-const numeric = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v);
+const numeric = (v: unknown) =>
+  typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
 
 const port = z.preprocess(
   numeric,
@@ -21,26 +22,41 @@ const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
 
 /** A duration string such as `30s`, or a number of milliseconds. */
-const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().transform((value, ctx) => {
-    try {
-      return parseDuration(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  }),
-], { error: (issue) => `expected a duration such as 30s, 5m, 2h or 1d, got ${JSON.stringify(issue.input)}` });
+const duration = z.union(
+  [
+    z.number().int().nonnegative(),
+    z.string().transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  ],
+  { error: (issue) => `expected a duration such as 30s, 5m, 2h or 1d, got ${JSON.stringify(issue.input)}` },
+);
 
 const domainName = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'expected a domain such as example.com or *.example.com');
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    'expected a domain such as example.com or *.example.com',
+  );
 
 const listOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
 
 export const configSchema = z.object({
   temporal: z.object({
@@ -74,7 +90,9 @@ export const configSchema = z.object({
     /** Move processed mail here instead of deleting it. */
     auditFolder: z.string().min(1).optional(),
     /** Messages larger than this are not downloaded (bytes). */
-    maxMessageBytes: z.preprocess(numeric, z.number().int().positive('expected a positive number of bytes')).default(1_000_000),
+    maxMessageBytes: z
+      .preprocess(numeric, z.number().int().positive('expected a positive number of bytes'))
+      .default(1_000_000),
     /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
     idle: bool.default(true),
   }),
@@ -85,12 +103,16 @@ export const configSchema = z.object({
     })
     .default({ enabled: false, domains: [] })
     .refine((w) => !w.enabled || w.domains.length > 0, {
-      message: 'whitelisting is enabled but no domains are listed: add domains or set whitelist.enabled=false',
+      message:
+        'whitelisting is enabled but no domains are listed: add domains or set whitelist.enabled=false',
     }),
   signature: z.object({
-    secrets: listOf(z.string().min(16, 'each secret needs at least 16 characters')).refine((s) => s.length > 0, {
-      message: 'expected at least one secret (newest first)',
-    }),
+    secrets: listOf(z.string().min(16, 'each secret needs at least 16 characters')).refine(
+      (s) => s.length > 0,
+      {
+        message: 'expected at least one secret (newest first)',
+      },
+    ),
   }),
   remoteCompletion: z
     .object({

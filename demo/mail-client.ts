@@ -17,7 +17,10 @@ export function mailtoLinks(html: string): string[] {
 }
 
 /** Opens a button's pre-filled reply and types a comment at the top, as the person would. */
-export function replyFromLink(href: string, comment: string): SendMailOptions & { to: string; subject: string; text: string } {
+export function replyFromLink(
+  href: string,
+  comment: string,
+): SendMailOptions & { to: string; subject: string; text: string } {
   const link = parseMailto(href);
   return {
     to: link.to.join(', '),
@@ -28,7 +31,12 @@ export function replyFromLink(href: string, comment: string): SendMailOptions & 
 }
 
 /** Waits for the task's request in the account's INBOX (over IMAP) and returns it. */
-export async function fetchRequest(config: Config, account: MailAccount, taskId: string, timeoutMs = 30_000): Promise<{ subject: string; html: string }> {
+export async function fetchRequest(
+  config: Config,
+  account: MailAccount,
+  taskId: string,
+  timeoutMs = 30_000,
+): Promise<{ subject: string; html: string }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const imap = new ImapFlow({
@@ -46,7 +54,8 @@ export async function fetchRequest(config: Config, account: MailAccount, taskId:
         for (const uid of (await imap.search({ body: taskId }, { uid: true })) || []) {
           const message = await imap.fetchOne(String(uid), { source: true }, { uid: true });
           const parsed = message && message.source ? await simpleParser(message.source) : undefined;
-          if (parsed?.html && parsed.subject?.startsWith('Action required')) return { subject: parsed.subject, html: parsed.html };
+          if (parsed?.html && parsed.subject?.startsWith('Action required'))
+            return { subject: parsed.subject, html: parsed.html };
         }
       } finally {
         lock.release();

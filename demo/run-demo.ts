@@ -15,20 +15,25 @@ import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from './mail-client'
 
 const ALICE = 'alice@example.test';
 const started = Date.now();
-const say = (line: string) => process.stdout.write(`${`+${((Date.now() - started) / 1000).toFixed(3)}s`.padStart(9)}  ${line}\n`);
+const say = (line: string) =>
+  process.stdout.write(`${`+${((Date.now() - started) / 1000).toFixed(3)}s`.padStart(9)}  ${line}\n`);
 
 async function main(): Promise<void> {
   const dir = embeddedStackDir();
   const quiet = createLogger({ level: 'warn', stream: 'stderr' });
   const stack = await stackUp({ dir, log: quiet });
-  say(`local stack ${stack.reused ? 'reused' : 'started'}: Temporal ${stack.temporal.address}, UI ${stack.temporal.uiUrl}`);
+  say(
+    `local stack ${stack.reused ? 'reused' : 'started'}: Temporal ${stack.temporal.address}, UI ${stack.temporal.uiUrl}`,
+  );
   const config = loadConfig(stack.configFile);
   const alice = stack.accounts.find((a) => a.address === ALICE)!;
 
   const external = runningWorkerPid(dir);
   const worker = external ? undefined : await createWorker(config, quiet);
   void worker?.run();
-  say(external ? `using the running worker (pid ${external})` : 'worker started in this process (IMAP IDLE on)');
+  say(
+    external ? `using the running worker (pid ${external})` : 'worker started in this process (IMAP IDLE on)',
+  );
 
   const { client, connection } = await connectTemporal(config.temporal);
   try {

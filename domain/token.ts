@@ -30,7 +30,8 @@ export type TokenCheck =
 const VERSION = 'rc1';
 const ACTION_CODES: Record<Action, string> = { complete: 'c', fail: 'f' };
 /** Matches a token anywhere in text; mail clients keep it intact as it has no spaces or `=`. */
-export const TOKEN_PATTERN = /\brc1\.[a-z0-9]{8}\.[cf]\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+export const TOKEN_PATTERN =
+  /\brc1\.[a-z0-9]{8}\.[cf]\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
 
 /** Key ids are derived from the secret so the configuration stays a plain list of secrets. */
 export function keyring(secrets: readonly string[]): SigningKey[] {

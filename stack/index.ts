@@ -95,7 +95,10 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
         state.pids[service.name] = pid;
         saveState(dir, state); // at once, so that `down` can stop it whatever happens next
         await waitReady(service, ctx, pid);
-        log.info({ servicePid: pid, logFile: service.logFile(dir) }, `${service.name} started: ${service.where(state)}`);
+        log.info(
+          { servicePid: pid, logFile: service.logFile(dir) },
+          `${service.name} started: ${service.where(state)}`,
+        );
       }),
     );
     const failure = results.find((r) => r.status === 'rejected');

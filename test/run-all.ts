@@ -27,17 +27,23 @@ async function main(): Promise<number> {
   const log = createLogger({ level: 'debug', file: path.join(testLogs, 'run-all.log') });
   const started = Date.now();
   const stack = await stackUp({ dir, log });
-  process.stdout.write(`# test stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`);
+  process.stdout.write(
+    `# test stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`,
+  );
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, await bundleWorkflows());
   try {
     const only = process.argv.slice(2);
     const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration')];
-    const code = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
-      ...process.env,
-      REMOTE_COMPLETION_TEST_STACK: dir,
-      REMOTE_COMPLETION_TEST_BUNDLE: bundlePath,
-    });
+    const code = await run(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
+      {
+        ...process.env,
+        REMOTE_COMPLETION_TEST_STACK: dir,
+        REMOTE_COMPLETION_TEST_BUNDLE: bundlePath,
+      },
+    );
     // After every test: no password or secret in any log the run wrote.
     const { files: scanned, leaks } = findSecretsInLogs(dir);
     if (leaks.length > 0) {

@@ -1,11 +1,14 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
+import { accessSync, constants } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { connectTemporal } from '../client/connect';
 import type { Config } from '../config/schema';
 import { closeImap, ImapError, openImap } from '../activities/imap';
-import { mailProtocolLogger } from './mail-debug';
-import { createSearchAttributeCommand, ensureSearchAttributes, missingSearchAttributes } from './search-attributes';
+import { createSmtpTransport } from '../activities/smtp';
+import {
+  createSearchAttributeCommand,
+  ensureSearchAttributes,
+  missingSearchAttributes,
+} from './search-attributes';
 
 /** One line of `remote-completion check`: a problem when `ok` is false; a warning never fails. */
 export interface CheckResult {
@@ -23,18 +26,38 @@ export interface CheckOptions {
 }
 
 const CHECK_TIMEOUT_MS = 10_000;
-const SMTP_TIMEOUT_MS = 5_000;
 
 const ok = (name: string, detail: string): CheckResult => ({ name, ok: true, detail });
-const warning = (name: string, detail: string, fix?: string): CheckResult => ({ name, ok: true, warning: true, detail, fix });
-const problem = (name: string, detail: string, fix: string): CheckResult => ({ name, ok: false, detail, fix });
-const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+const warning = (name: string, detail: string, fix?: string): CheckResult => ({
+  name,
+  ok: true,
+  warning: true,
+  detail,
+  fix,
+});
+const problem = (name: string, detail: string, fix: string): CheckResult => ({
+  name,
+  ok: false,
+  detail,
+  fix,
+});
+const firstLine = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
 /** Checks the configuration and the three services it names, independently and in parallel. */
-export async function runChecks(config: Config, { fix = false, log = pino({ level: 'silent' }) }: CheckOptions = {}): Promise<CheckResult[]> {
+export async function runChecks(
+  config: Config,
+  { fix = false, log = pino({ level: 'silent' }) }: CheckOptions = {},
+): Promise<CheckResult[]> {
   const parts = await Promise.all([
-    guarded('temporal', 'check temporal.address and that the Temporal server runs', () => checkTemporal(config.temporal, fix, log)),
-    guarded('smtp', 'check smtp.host/smtp.port (and smtp.secure: true only for implicit TLS, usually 465)', () => checkSmtp(config, log)),
+    guarded('temporal', 'check temporal.address and that the Temporal server runs', () =>
+      checkTemporal(config.temporal, fix, log),
+    ),
+    guarded(
+      'smtp',
+      'check smtp.host/smtp.port (and smtp.secure: true only for implicit TLS, usually 465)',
+      () => checkSmtp(config, log),
+    ),
     guarded('imap', 'check imap.host/imap.port/imap.tls', () => checkImap(config, log)),
   ]);
   return [...configFacts(config), ...parts.flat()];
@@ -50,10 +73,17 @@ export async function checkMailServers(config: Config, log: Logger): Promise<Che
 }
 
 /** A check never throws and answers within CHECK_TIMEOUT_MS; a late one still cleans up after itself. */
-async function guarded(name: string, fallbackFix: string, check: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+async function guarded(
+  name: string,
+  fallbackFix: string,
+  check: () => Promise<CheckResult[]>,
+): Promise<CheckResult[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<CheckResult[]>((resolve) => {
-    timer = setTimeout(() => resolve([problem(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`, fallbackFix)]), CHECK_TIMEOUT_MS);
+    timer = setTimeout(
+      () => resolve([problem(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`, fallbackFix)]),
+      CHECK_TIMEOUT_MS,
+    );
   });
   const work = check().catch((err: unknown) => [problem(name, firstLine(err), fallbackFix)]);
   try {
@@ -67,18 +97,30 @@ function configFacts(config: Config): CheckResult[] {
   const { whitelist, signature, imap, smtp } = config;
   const secrets = signature.secrets.length;
   return [
-    ok('config', `completion mailbox ${imap.fromAddress}, requests sent from ${smtp.from ?? imap.fromAddress}`),
+    ok(
+      'config',
+      `completion mailbox ${imap.fromAddress}, requests sent from ${smtp.from ?? imap.fromAddress}`,
+    ),
     ok(
       'config',
       whitelist.enabled
         ? `whitelist on: senders and recipients of decisions must be in ${whitelist.domains.join(', ')}`
         : 'whitelist off: a valid signed reply is accepted from any domain',
     ),
-    ok('config', secrets === 1 ? '1 signature secret' : `${secrets} signature secrets: signing with the first, accepting all`),
+    ok(
+      'config',
+      secrets === 1
+        ? '1 signature secret'
+        : `${secrets} signature secrets: signing with the first, accepting all`,
+    ),
   ];
 }
 
-async function checkTemporal(temporal: Config['temporal'], fix: boolean, log: Logger): Promise<CheckResult[]> {
+async function checkTemporal(
+  temporal: Config['temporal'],
+  fix: boolean,
+  log: Logger,
+): Promise<CheckResult[]> {
   const name = 'temporal';
   let connection;
   try {
@@ -87,7 +129,11 @@ async function checkTemporal(temporal: Config['temporal'], fix: boolean, log: Lo
     const message = firstLine(err);
     return [
       message.startsWith('temporal.namespace')
-        ? problem(name, message, `create it (temporal operator namespace create --namespace ${temporal.namespace}) or fix temporal.namespace`)
+        ? problem(
+            name,
+            message,
+            `create it (temporal operator namespace create --namespace ${temporal.namespace}) or fix temporal.namespace`,
+          )
         : problem(name, message, 'check temporal.address and that the Temporal server runs'),
     ];
   }
@@ -105,7 +151,13 @@ async function checkTemporal(temporal: Config['temporal'], fix: boolean, log: Lo
         results.push(problem(name, firstLine(err), commands));
       }
     } else {
-      results.push(problem(name, `search attributes ${missing.join(', ')} are not registered in namespace ${temporal.namespace}`, `${commands} (or run check --fix)`));
+      results.push(
+        problem(
+          name,
+          `search attributes ${missing.join(', ')} are not registered in namespace ${temporal.namespace}`,
+          `${commands} (or run check --fix)`,
+        ),
+      );
     }
     return results;
   } finally {
@@ -118,19 +170,7 @@ async function checkSmtp(config: Config, log: Logger): Promise<CheckResult[]> {
   const where = `${smtp.host}:${smtp.port}`;
   const badCa = unreadableCa('smtp', smtp.ca);
   if (badCa) return [badCa];
-  // Not createSmtpTransport: that one pools, and its timeouts suit sending rather than a quick check.
-  const transport = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    requireTLS: smtp.requireTLS,
-    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
-    tls: smtp.ca ? { ca: readFileSync(smtp.ca) } : undefined,
-    connectionTimeout: SMTP_TIMEOUT_MS,
-    greetingTimeout: SMTP_TIMEOUT_MS,
-    socketTimeout: SMTP_TIMEOUT_MS,
-    logger: config.log.mailDebug ? mailProtocolLogger(log.child({ module: 'smtp' })) : false,
-  });
+  const transport = createSmtpTransport(smtp, log, { mailDebug: config.log.mailDebug, check: true });
   try {
     await transport.verify();
   } catch (err) {
@@ -138,7 +178,11 @@ async function checkSmtp(config: Config, log: Logger): Promise<CheckResult[]> {
   } finally {
     transport.close();
   }
-  const tls = smtp.secure ? 'implicit TLS' : smtp.requireTLS ? 'STARTTLS (required)' : 'STARTTLS when offered (smtp.requireTLS off)';
+  const tls = smtp.secure
+    ? 'implicit TLS'
+    : smtp.requireTLS
+      ? 'STARTTLS (required)'
+      : 'STARTTLS when offered (smtp.requireTLS off)';
   const auth = smtp.user ? `AUTH as ${smtp.user} accepted` : 'no AUTH (smtp.user not set)';
   return [ok('smtp', `connected to ${where}, ${tls}, ${auth}`)];
 }
@@ -149,7 +193,11 @@ function unreadableCa(section: 'smtp' | 'imap', file: string | undefined): Check
     accessSync(file, constants.R_OK);
     return undefined;
   } catch (err) {
-    return problem(section, `${section}.ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`, `point ${section}.ca at a readable PEM file`);
+    return problem(
+      section,
+      `${section}.ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`,
+      `point ${section}.ca at a readable PEM file`,
+    );
   }
 }
 
@@ -162,11 +210,19 @@ function describeSmtpError(err: unknown, smtp: Config['smtp']): CheckResult {
   const message = firstLine(err);
   if (e.code === 'ETLS' || TLS_ERROR.test(`${e.originalCode ?? ''} ${message}`)) {
     // OpenSSL errors carry a library-internal message; `reason` is the readable part.
-    return problem('smtp', `TLS with SMTP at ${where} failed: ${e.reason ?? message}`, 'check smtp.secure/requireTLS/ca');
+    return problem(
+      'smtp',
+      `TLS with SMTP at ${where} failed: ${e.reason ?? message}`,
+      'check smtp.secure/requireTLS/ca',
+    );
   }
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') {
     const response = e.response ? ` (${e.response.split('\n')[0]})` : '';
-    return problem('smtp', `AUTH as ${smtp.user ?? '(no user)'} at ${where} refused: wrong smtp.user or smtp.password${response}`, 'set the right smtp.user and smtp.password');
+    return problem(
+      'smtp',
+      `AUTH as ${smtp.user ?? '(no user)'} at ${where} refused: wrong smtp.user or smtp.password${response}`,
+      'set the right smtp.user and smtp.password',
+    );
   }
   if (['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS'].includes(e.code ?? '')) {
     return problem('smtp', `cannot connect to SMTP at ${where}: ${cause}`, 'check smtp.host/smtp.port');
@@ -187,7 +243,15 @@ async function checkImap(config: Config, log: Logger): Promise<CheckResult[]> {
     if (err instanceof ImapError && err.kind === 'authentication') {
       return [problem(name, message, 'set the right imap.user and imap.password')];
     }
-    return [problem(name, message, TLS_ERROR.test(message) ? 'check imap.tls and imap.ca' : 'check imap.host/imap.port/imap.tls and that the IMAP server runs')];
+    return [
+      problem(
+        name,
+        message,
+        TLS_ERROR.test(message)
+          ? 'check imap.tls and imap.ca'
+          : 'check imap.host/imap.port/imap.tls and that the IMAP server runs',
+      ),
+    ];
   }
   try {
     const loggedIn = `logged in as ${imap.user} at ${imap.host}:${imap.port}${imap.tls ? ' (TLS)' : ''}`;
@@ -195,7 +259,13 @@ async function checkImap(config: Config, log: Logger): Promise<CheckResult[]> {
     try {
       ({ exists } = await client.mailboxOpen('INBOX', { readOnly: true }));
     } catch (err) {
-      return [problem(name, `${loggedIn} but INBOX cannot be opened: ${firstLine(err)}`, 'check the account behind imap.user')];
+      return [
+        problem(
+          name,
+          `${loggedIn} but INBOX cannot be opened: ${firstLine(err)}`,
+          'check the account behind imap.user',
+        ),
+      ];
     }
     const results = [ok(name, `${loggedIn}, INBOX selectable`)];
     if (exists > 0) {

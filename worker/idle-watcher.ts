@@ -20,7 +20,9 @@ export function watchInbox(config: Config, log: Logger, onMail: () => Promise<vo
   let wake: (() => void) | undefined;
 
   const notify = () => {
-    onMail().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not trigger a mailbox sync'));
+    onMail().catch((err: unknown) =>
+      log.warn({ err: (err as Error).message }, 'could not trigger a mailbox sync'),
+    );
   };
 
   const session = async (): Promise<void> => {

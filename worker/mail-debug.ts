@@ -38,9 +38,29 @@ export function mailProtocolLogger(log: Logger): ProtocolLogger {
         if (key === 'msg' || key === 'err' || typeof value === 'object') continue;
         meta[key] = SENSITIVE_KEY.test(key) ? '[redacted]' : value;
       }
-      const text = typeof first === 'string' ? format(first, ...rest) : rest.length > 0 ? format(...rest) : typeof fields.msg === 'string' ? fields.msg : '';
+      const text =
+        typeof first === 'string'
+          ? format(first, ...rest)
+          : rest.length > 0
+            ? format(...rest)
+            : typeof fields.msg === 'string'
+              ? fields.msg
+              : '';
       const fromClient = fields.tnx === 'client' || fields.src === 'c';
-      log[level](meta, text.split('\n').map((line) => redactProtocolLine(line, fromClient)).join('\n'));
+      log[level](
+        meta,
+        text
+          .split('\n')
+          .map((line) => redactProtocolLine(line, fromClient))
+          .join('\n'),
+      );
     };
-  return { trace: forward('trace'), debug: forward('trace'), info: forward('trace'), warn: forward('warn'), error: forward('error'), fatal: forward('error') };
+  return {
+    trace: forward('trace'),
+    debug: forward('trace'),
+    info: forward('trace'),
+    warn: forward('warn'),
+    error: forward('error'),
+    fatal: forward('error'),
+  };
 }

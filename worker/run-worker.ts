@@ -46,13 +46,17 @@ type Activities = ReturnType<typeof createActivities>;
  * A worker for both workflows that also keeps the mailbox-sync schedule in line with the config
  * and, with `imap.idle`, triggers a sync as soon as mail lands.
  */
-export async function createWorker(config: Config, log: Logger, options: CreateWorkerOptions = {}): Promise<WorkerHandle> {
+export async function createWorker(
+  config: Config,
+  log: Logger,
+  options: CreateWorkerOptions = {},
+): Promise<WorkerHandle> {
   installRuntime(log, config.metrics.prometheus);
   const { client, connection: clientConnection } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
   await ensureSyncSchedule(client, config, log);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const transport = createSmtpTransport(config.smtp, log, config.log.mailDebug);
+  const transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
   const bundle = options.workflowBundle ?? prebuiltBundle();
   const worker = await Worker.create({
     connection,
@@ -68,7 +72,9 @@ export async function createWorker(config: Config, log: Logger, options: CreateW
     worker,
     run() {
       if (config.imap.idle) {
-        watcher = watchInbox(config, log.child({ module: 'idle' }), () => triggerSync(client, config.temporal.taskQueue));
+        watcher = watchInbox(config, log.child({ module: 'idle' }), () =>
+          triggerSync(client, config.temporal.taskQueue),
+        );
       }
       running ??= worker.run().finally(async () => {
         await watcher?.stop();

@@ -20,19 +20,29 @@ export function createSearchAttributeCommand(namespace: string, name: string): s
 }
 
 /** Registers missing search attributes; where the server refuses, says which command to run. */
-export async function ensureSearchAttributes(connection: Connection, namespace: string, log: Logger): Promise<void> {
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  log: Logger,
+): Promise<void> {
   const missing = await missingSearchAttributes(connection, namespace);
   if (missing.length === 0) return;
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
       searchAttributes: Object.fromEntries(
-        missing.map((name) => [name, INDEXED_TYPE[CUSTOM_SEARCH_ATTRIBUTES.find((a) => a.name === name)!.cliType]!]),
+        missing.map((name) => [
+          name,
+          INDEXED_TYPE[CUSTOM_SEARCH_ATTRIBUTES.find((a) => a.name === name)!.cliType]!,
+        ]),
       ),
     });
     log.info({ registered: missing }, 'registered search attributes');
   } catch (err) {
     const commands = missing.map((name) => createSearchAttributeCommand(namespace, name)).join(' && ');
-    throw new Error(`search attributes ${missing.join(', ')} are missing and could not be registered (${(err as Error).message.split('\n')[0]}); run: ${commands}`, { cause: err });
+    throw new Error(
+      `search attributes ${missing.join(', ')} are missing and could not be registered (${(err as Error).message.split('\n')[0]}); run: ${commands}`,
+      { cause: err },
+    );
   }
 }

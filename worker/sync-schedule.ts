@@ -28,16 +28,27 @@ export function syncScheduleOptions(config: Config, now = Date.now()): ScheduleO
       workflowExecutionTimeout: Math.max(5 * 60_000, 4 * syncInterval),
     },
     // BUFFER_ONE: a tick or IDLE trigger during a run queues exactly one more run, never a parallel one.
-    policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: Math.max(60_000, syncInterval), pauseOnFailure: false },
+    policies: {
+      overlap: ScheduleOverlapPolicy.BUFFER_ONE,
+      catchupWindow: Math.max(60_000, syncInterval),
+      pauseOnFailure: false,
+    },
   };
 }
 
 /** Creates the mailbox-sync schedule, or reconciles its interval, delay and policies with the config. */
-export async function ensureSyncSchedule(client: Client, config: Config, log: Logger): Promise<ScheduleHandle> {
+export async function ensureSyncSchedule(
+  client: Client,
+  config: Config,
+  log: Logger,
+): Promise<ScheduleHandle> {
   const options = syncScheduleOptions(config);
   try {
     const handle = await client.schedule.create(options);
-    log.info({ scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval }, 'mailbox sync schedule created');
+    log.info(
+      { scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval },
+      'mailbox sync schedule created',
+    );
     return handle;
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
@@ -50,7 +61,10 @@ export async function ensureSyncSchedule(client: Client, config: Config, log: Lo
     policies: options.policies,
     state: { ...previous.state, paused: false },
   }));
-  log.info({ scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval }, 'mailbox sync schedule reconciled');
+  log.info(
+    { scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval },
+    'mailbox sync schedule reconciled',
+  );
   return handle;
 }
 

@@ -14,6 +14,9 @@ const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log()
 
 /** Bundles every workflow (webpack), once, for production builds and test runs. */
 export async function bundleWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: silent,
+  });
   return code;
 }

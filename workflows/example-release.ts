@@ -11,11 +11,16 @@ export interface ReleaseInput {
  * Example: a release pipeline that waits for a person's go-ahead by email before it deploys.
  * Any workflow can do the same: run `remoteCompletionTask` as a child and branch on its outcome.
  */
-export async function releaseWithApproval({ release, approvers }: ReleaseInput): Promise<{ deployed: boolean; approval: TaskResult }> {
+export async function releaseWithApproval({
+  release,
+  approvers,
+}: ReleaseInput): Promise<{ deployed: boolean; approval: TaskResult }> {
   const taskId = `release-${release}`;
   const approval = await executeChild(remoteCompletionTask, {
     workflowId: taskWorkflowId(taskId),
-    args: [{ taskId, title: `Deploy release ${release} to production?`, assignees: approvers, timeout: '2d' }],
+    args: [
+      { taskId, title: `Deploy release ${release} to production?`, assignees: approvers, timeout: '2d' },
+    ],
   });
   // ...the real deployment activities would run here when approved.
   return { deployed: approval.outcome === 'completed', approval };

@@ -3,7 +3,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /** Task status: sending, waiting, completed, failed, timed-out, cancelled. */
 export const STATUS = defineSearchAttributeKey('RemoteCompletionStatus', SearchAttributeType.KEYWORD);
 /** Lower-case addresses of the current assignees. */
-export const ASSIGNEES = defineSearchAttributeKey('RemoteCompletionAssignees', SearchAttributeType.KEYWORD_LIST);
+export const ASSIGNEES = defineSearchAttributeKey(
+  'RemoteCompletionAssignees',
+  SearchAttributeType.KEYWORD_LIST,
+);
 
 /** Names and CLI types, for `temporal server start-dev --search-attribute` and registration checks. */
 export const CUSTOM_SEARCH_ATTRIBUTES = [

@@ -36,11 +36,20 @@ type TaskActivities = ReturnType<typeof taskActivities.createTaskMailActivities>
 // Requests are retried until the SMTP server takes them; only a permanent rejection stops them.
 const { sendRequest } = proxyActivities<TaskActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['PermanentDeliveryError'] },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: ['PermanentDeliveryError'],
+  },
 });
 const { sendConfirmation, checkAssignees } = proxyActivities<TaskActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: ['PermanentDeliveryError', 'InvalidAssignee'] },
+  retry: {
+    initialInterval: '2s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['PermanentDeliveryError', 'InvalidAssignee'],
+  },
 });
 
 const OUTCOME_OF: Record<Action, Outcome> = { complete: 'completed', fail: 'failed' };
@@ -75,9 +84,17 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
       { key: STATUS, value: status },
       { key: ASSIGNEES, value: state.assignees.map((a) => a.address) },
     ]);
-    setCurrentDetails(`**${status}**: ${state.assignees.map((a) => `${a.address} (${a.delivery})`).join(', ')}`);
+    setCurrentDetails(
+      `**${status}**: ${state.assignees.map((a) => `${a.address} (${a.delivery})`).join(', ')}`,
+    );
   };
-  const ignore = (action: Action, by: string, channel: Channel, reason: IgnoreReason, messageId?: string): void => {
+  const ignore = (
+    action: Action,
+    by: string,
+    channel: Channel,
+    reason: IgnoreReason,
+    messageId?: string,
+  ): void => {
     state.ignored.push({ action, by, channel, reason, messageId, at: iso(Date.now()) });
     log.info('decision ignored', { outcome: reason, taskId: input.taskId, by, action, messageId });
   };
@@ -107,12 +124,17 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
       if (isCancellation(err)) throw err;
       assignee.delivery = 'failed';
       assignee.deliveryError = failureMessage(err);
-      log.warn('request not delivered', { taskId: input.taskId, to: assignee.address, reason: assignee.deliveryError });
+      log.warn('request not delivered', {
+        taskId: input.taskId,
+        to: assignee.address,
+        reason: assignee.deliveryError,
+      });
     }
   };
   const deliverAll = (assignees: AssigneeState[], reminder: boolean): Promise<void> =>
     Promise.all(assignees.map((a) => deliver(a, reminder))).then(() => {
-      if (!state.result) setStatus(state.assignees.some((a) => a.delivery === 'sent') ? 'waiting' : 'sending');
+      if (!state.result)
+        setStatus(state.assignees.some((a) => a.delivery === 'sent') ? 'waiting' : 'sending');
     });
 
   // Before the handlers: an update buffered with the start is delivered as soon as its handler exists.
@@ -123,29 +145,48 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
 
   setHandler(emailDecisionSignal, (decision) => {
     const sender = decision.sender.toLowerCase();
-    if (seenMessageIds.has(decision.messageId)) return ignore(decision.action, sender, 'email', 'duplicate', decision.messageId);
+    if (seenMessageIds.has(decision.messageId))
+      return ignore(decision.action, sender, 'email', 'duplicate', decision.messageId);
     seenMessageIds.add(decision.messageId);
     if (state.result) return ignore(decision.action, sender, 'email', 'task-closed', decision.messageId);
     if (!state.assignees.some((a) => a.address === sender)) {
       return ignore(decision.action, sender, 'email', 'not-assigned', decision.messageId);
     }
     const outcome = OUTCOME_OF[decision.action];
-    finish({ outcome, decidedBy: sender, decidedAt: iso(Date.now()), comment: decision.comment || undefined, channel: 'email' });
-    log.info('decision accepted', { outcome, taskId: input.taskId, by: sender, messageId: decision.messageId });
+    finish({
+      outcome,
+      decidedBy: sender,
+      decidedAt: iso(Date.now()),
+      comment: decision.comment || undefined,
+      channel: 'email',
+    });
+    log.info('decision accepted', {
+      outcome,
+      taskId: input.taskId,
+      by: sender,
+      messageId: decision.messageId,
+    });
   });
 
   setHandler(
     decideUpdate,
     (decision) => {
       const outcome = OUTCOME_OF[decision.action];
-      finish({ outcome, decidedBy: decision.by, decidedAt: iso(Date.now()), comment: decision.comment || undefined, channel: 'api' });
+      finish({
+        outcome,
+        decidedBy: decision.by,
+        decidedAt: iso(Date.now()),
+        comment: decision.comment || undefined,
+        channel: 'api',
+      });
       log.info('decision accepted', { outcome, taskId: input.taskId, by: decision.by, channel: 'api' });
       return state.result!;
     },
     {
       validator: (decision: ApiDecision) => {
         if (state.result) throw new Error(`task ${input.taskId} is already ${state.result.outcome}`);
-        if (decision.action !== 'complete' && decision.action !== 'fail') throw new Error(`unknown action ${String(decision.action)}`);
+        if (decision.action !== 'complete' && decision.action !== 'fail')
+          throw new Error(`unknown action ${String(decision.action)}`);
         if (!decision.by?.trim()) throw new Error('a decision needs "by": who decided');
       },
     },
@@ -182,9 +223,14 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
         break;
       }
       const wait = Math.min(remaining ?? Infinity, reminderMs ?? Infinity);
-      const decided = await (wait === Infinity ? condition(() => !!state.result).then(() => true) : condition(() => !!state.result, wait));
+      const decided = await (wait === Infinity
+        ? condition(() => !!state.result).then(() => true)
+        : condition(() => !!state.result, wait));
       if (!decided && reminderMs !== undefined && (deadline === undefined || Date.now() < deadline)) {
-        void deliverAll(state.assignees.filter((a) => a.delivery === 'sent'), true);
+        void deliverAll(
+          state.assignees.filter((a) => a.delivery === 'sent'),
+          true,
+        );
       }
     }
   } catch (err) {
@@ -200,7 +246,9 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
 }
 
 async function confirm(state: TaskState): Promise<void> {
-  const recipients = state.assignees.filter((a) => a.delivery === 'sent').map(({ address, name }) => ({ address, name }));
+  const recipients = state.assignees
+    .filter((a) => a.delivery === 'sent')
+    .map(({ address, name }) => ({ address, name }));
   if (recipients.length === 0 || !state.result) return;
   try {
     await sendConfirmation({ recipients, taskId: state.taskId, title: state.title, result: state.result });
@@ -210,7 +258,12 @@ async function confirm(state: TaskState): Promise<void> {
 }
 
 function newAssignee(assignee: Assignee): AssigneeState {
-  return { address: assignee.address.toLowerCase(), name: assignee.name, delivery: 'pending', remindersSent: 0 };
+  return {
+    address: assignee.address.toLowerCase(),
+    name: assignee.name,
+    delivery: 'pending',
+    remindersSent: 0,
+  };
 }
 
 function failureMessage(err: unknown): string {
@@ -221,4 +274,3 @@ function failureMessage(err: unknown): string {
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
-

@@ -31,8 +31,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 export type ChromiumCheck =
-  | { ok: true; executablePath: string; installedMs?: number }
-  | { ok: false; reason: string };
+  { ok: true; executablePath: string; installedMs?: number } | { ok: false; reason: string };
 
 function executable(file: string): boolean {
   try {

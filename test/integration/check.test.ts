@@ -40,27 +40,39 @@ const check = (change: (config: Config) => void, ...args: string[]) => withConfi
 
 async function runCli(args: string[]): Promise<Run> {
   // The config file alone decides (no REMOTE_COMPLETION_* overrides), and the CLI runs from source, not dist/.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REMOTE_COMPLETION_') && key !== 'NODE_ENV'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('REMOTE_COMPLETION_') && key !== 'NODE_ENV',
+    ),
+  );
   const run = await new Promise<Run>((resolve) => {
     execFile(
       process.execPath,
       [path.join(repoRoot(), 'bin', 'remote-completion.js'), ...args],
       { cwd: repoRoot(), env, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
-  for (const secret of secrets) assert.ok(!(run.stdout + run.stderr).includes(secret), 'the output shows a password or secret');
+  for (const secret of secrets)
+    assert.ok(!(run.stdout + run.stderr).includes(secret), 'the output shows a password or secret');
   return run;
 }
 
-async function checkJson(change: (config: Config) => void, ...args: string[]): Promise<{ code: number; results: CheckResult[] }> {
+async function checkJson(
+  change: (config: Config) => void,
+  ...args: string[]
+): Promise<{ code: number; results: CheckResult[] }> {
   const run = await check(change, '--json', ...args);
   return { code: run.code, results: JSON.parse(run.stdout) as CheckResult[] };
 }
 
 const only = (results: CheckResult[], name: string): CheckResult[] => results.filter((r) => r.name === name);
 const allOk = (results: CheckResult[], name: string) =>
-  assert.ok(only(results, name).length > 0 && only(results, name).every((r) => r.ok), `${name}: ${JSON.stringify(only(results, name))}`);
+  assert.ok(
+    only(results, name).length > 0 && only(results, name).every((r) => r.ok),
+    `${name}: ${JSON.stringify(only(results, name))}`,
+  );
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -87,10 +99,25 @@ describe('remote-completion check against the real stack', () => {
     const { code, stdout } = await check(() => {});
     assert.equal(code, 0, stdout);
     assert.doesNotMatch(stdout, /^problem/m);
-    assert.match(stdout, new RegExp(`^ok +temporal +connected to ${base.temporal.address}, namespace default$`, 'm'));
+    assert.match(
+      stdout,
+      new RegExp(`^ok +temporal +connected to ${base.temporal.address}, namespace default$`, 'm'),
+    );
     assert.match(stdout, /^ok +temporal +search attributes registered$/m);
-    assert.match(stdout, new RegExp(`^ok +smtp +connected to ${base.smtp.host}:${base.smtp.port}, STARTTLS \\(required\\), AUTH as ${base.smtp.user} accepted$`, 'm'));
-    assert.match(stdout, new RegExp(`^ok +imap +logged in as ${base.imap.user} at ${base.imap.host}:${base.imap.port} \\(TLS\\), INBOX selectable$`, 'm'));
+    assert.match(
+      stdout,
+      new RegExp(
+        `^ok +smtp +connected to ${base.smtp.host}:${base.smtp.port}, STARTTLS \\(required\\), AUTH as ${base.smtp.user} accepted$`,
+        'm',
+      ),
+    );
+    assert.match(
+      stdout,
+      new RegExp(
+        `^ok +imap +logged in as ${base.imap.user} at ${base.imap.host}:${base.imap.port} \\(TLS\\), INBOX selectable$`,
+        'm',
+      ),
+    );
     assert.match(stdout, /^ok +config +whitelist off/m);
     assert.match(stdout, /^ok +config +1 signature secret$/m);
   });
@@ -102,7 +129,12 @@ describe('remote-completion check against the real stack', () => {
     });
     assert.equal(code, 0);
     const facts = only(results, 'config').map((r) => r.detail);
-    assert.ok(facts.includes('whitelist on: senders and recipients of decisions must be in example.test, *.example.test'), facts.join('\n'));
+    assert.ok(
+      facts.includes(
+        'whitelist on: senders and recipients of decisions must be in example.test, *.example.test',
+      ),
+      facts.join('\n'),
+    );
     assert.ok(facts.includes('2 signature secrets: signing with the first, accepting all'), facts.join('\n'));
     assert.doesNotMatch(JSON.stringify(results), /an-older-secret/);
   });
@@ -110,7 +142,13 @@ describe('remote-completion check against the real stack', () => {
   test('a wrong IMAP password: an imap problem without the password, exit 1, the rest still checked', async () => {
     const { code, stdout } = await check((c) => (c.imap.password = wrongPassword));
     assert.equal(code, 1);
-    assert.match(stdout, new RegExp(`^problem +imap +IMAP login as ${base.imap.user} at ${base.imap.host}:${base.imap.port} failed: wrong imap.user or imap.password.*; fix: set the right imap.user and imap.password$`, 'm'));
+    assert.match(
+      stdout,
+      new RegExp(
+        `^problem +imap +IMAP login as ${base.imap.user} at ${base.imap.host}:${base.imap.port} failed: wrong imap.user or imap.password.*; fix: set the right imap.user and imap.password$`,
+        'm',
+      ),
+    );
     assert.match(stdout, /^ok +smtp /m);
     assert.match(stdout, /^ok +temporal +connected/m);
   });
@@ -133,10 +171,20 @@ describe('remote-completion check against the real stack', () => {
     });
     assert.equal(code, 1);
     assert.deepEqual(only(results, 'imap'), [
-      { name: 'imap', ok: false, detail: `cannot connect to IMAP at 127.0.0.1:${imapPort}: ECONNREFUSED`, fix: 'check imap.host/imap.port/imap.tls and that the IMAP server runs' },
+      {
+        name: 'imap',
+        ok: false,
+        detail: `cannot connect to IMAP at 127.0.0.1:${imapPort}: ECONNREFUSED`,
+        fix: 'check imap.host/imap.port/imap.tls and that the IMAP server runs',
+      },
     ]);
     assert.deepEqual(only(results, 'smtp'), [
-      { name: 'smtp', ok: false, detail: `cannot connect to SMTP at 127.0.0.1:${smtpPort}: ECONNREFUSED`, fix: 'check smtp.host/smtp.port' },
+      {
+        name: 'smtp',
+        ok: false,
+        detail: `cannot connect to SMTP at 127.0.0.1:${smtpPort}: ECONNREFUSED`,
+        fix: 'check smtp.host/smtp.port',
+      },
     ]);
     allOk(results, 'temporal');
   });
@@ -160,7 +208,10 @@ describe('remote-completion check against the real stack', () => {
     const [temporal] = only(results, 'temporal');
     assert.equal(temporal?.ok, false);
     assert.match(temporal.detail, new RegExp(`namespace "${namespace}" does not exist`));
-    assert.match(temporal.fix ?? '', new RegExp(`temporal operator namespace create --namespace ${namespace}`));
+    assert.match(
+      temporal.fix ?? '',
+      new RegExp(`temporal operator namespace create --namespace ${namespace}`),
+    );
   });
 
   test('mail in INBOX: a warning that every message is removed, exit 0', async () => {
@@ -169,7 +220,11 @@ describe('remote-completion check against the real stack', () => {
       // Retried in case something else empties the completion INBOX between delivery and the check.
       let imap: CheckResult[] = [];
       for (let attempt = 1; attempt <= 3 && !imap.some((r) => r.warning); attempt++) {
-        await sendAs(base, 'alice@example.test', { to: base.imap.fromAddress, subject, text: 'left for the check test' });
+        await sendAs(base, 'alice@example.test', {
+          to: base.imap.fromAddress,
+          subject,
+          text: 'left for the check test',
+        });
         await waitForMail(base, base.imap.fromAddress, (mail) => mail.subject === subject);
         const { code, results } = await checkJson((c) => (c.imap.auditFolder = 'Processed'));
         assert.equal(code, 0);
@@ -179,7 +234,10 @@ describe('remote-completion check against the real stack', () => {
       const warning = imap.find((r) => r.warning);
       assert.ok(warning, JSON.stringify(imap));
       assert.equal(warning.ok, true);
-      assert.match(warning.detail, /^INBOX holds \d+ messages?: every message in INBOX, unrecognised ones too, is moved to imap.auditFolder "Processed" after processing$/);
+      assert.match(
+        warning.detail,
+        /^INBOX holds \d+ messages?: every message in INBOX, unrecognised ones too, is moved to imap.auditFolder "Processed" after processing$/,
+      );
       assert.match(warning.fix ?? '', /must be dedicated/);
     } finally {
       await removeMail(subject);
@@ -191,7 +249,10 @@ describe('remote-completion check against the real stack', () => {
     const namespace = unique('check-fix');
     const connection = await Connection.connect({ address: base.temporal.address });
     try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      });
       const inNamespace = (c: Config) => (c.temporal.namespace = namespace);
 
       const missing = await checkJson(inNamespace);
@@ -199,12 +260,21 @@ describe('remote-completion check against the real stack', () => {
       const [, attributes] = only(missing.results, 'temporal');
       assert.equal(attributes?.ok, false);
       const names = CUSTOM_SEARCH_ATTRIBUTES.map((a) => a.name);
-      assert.equal(attributes.detail, `search attributes ${names.join(', ')} are not registered in namespace ${namespace}`);
-      assert.equal(attributes.fix, `${names.map((name) => createSearchAttributeCommand(namespace, name)).join(' && ')} (or run check --fix)`);
+      assert.equal(
+        attributes.detail,
+        `search attributes ${names.join(', ')} are not registered in namespace ${namespace}`,
+      );
+      assert.equal(
+        attributes.fix,
+        `${names.map((name) => createSearchAttributeCommand(namespace, name)).join(' && ')} (or run check --fix)`,
+      );
 
       const fixed = await check(inNamespace, '--fix');
       assert.equal(fixed.code, 0, fixed.stdout);
-      assert.match(fixed.stdout, new RegExp(`^ok +temporal +registered search attributes ${names.join(', ')}$`, 'm'));
+      assert.match(
+        fixed.stdout,
+        new RegExp(`^ok +temporal +registered search attributes ${names.join(', ')}$`, 'm'),
+      );
 
       const again = await check(inNamespace);
       assert.equal(again.code, 0, again.stdout);
@@ -220,7 +290,10 @@ describe('remote-completion check against the real stack', () => {
       c.imap.password = wrongPassword;
     });
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^error: imap: IMAP login as completion@example\.test at 127\.0\.0\.1:\d+ failed: wrong imap\.user or imap\.password/);
+    assert.match(
+      run.stderr,
+      /^error: imap: IMAP login as completion@example\.test at 127\.0\.0\.1:\d+ failed: wrong imap\.user or imap\.password/,
+    );
     assert.equal(run.stderr.trim().split('\n').length, 1, 'no stack trace');
   });
 

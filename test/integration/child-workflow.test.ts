@@ -22,7 +22,9 @@ test('a parent workflow waits for a remote completion task run as its child', as
       taskQueue: config.temporal.taskQueue,
       args: [{ release, approvers: [{ address: 'alice@example.test', name: 'Alice' }] }],
     });
-    await waitForMail(config, 'alice@example.test', (mail) => (mail.subject ?? '').includes(`Deploy release ${release}`));
+    await waitForMail(config, 'alice@example.test', (mail) =>
+      (mail.subject ?? '').includes(`Deploy release ${release}`),
+    );
     const tasks = await taskClient(config);
     await tasks.complete(`release-${release}`, { by: 'alice@example.test', comment: 'go' });
     const outcome = await parent.result();

@@ -85,7 +85,8 @@ async function openBrowser(t: TestContext): Promise<Browser | undefined> {
     t.skip(chromium.reason);
     return undefined;
   }
-  if (!browser && chromium.installedMs !== undefined) t.diagnostic(`installed chromium with apt-get in ${chromium.installedMs} ms`);
+  if (!browser && chromium.installedMs !== undefined)
+    t.diagnostic(`installed chromium with apt-get in ${chromium.installedMs} ms`);
   browser ??= launchChromium(chromium.executablePath);
   return browser;
 }
@@ -99,7 +100,11 @@ interface Rendered {
   close(): Promise<void>;
 }
 
-async function render(b: Browser, html: string, opts: { dark?: boolean; width?: number } = {}): Promise<Rendered> {
+async function render(
+  b: Browser,
+  html: string,
+  opts: { dark?: boolean; width?: number } = {},
+): Promise<Rendered> {
   const context = await b.newContext({
     viewport: { width: opts.width ?? WIDTH, height: 600 },
     deviceScaleFactor: 1,
@@ -167,7 +172,11 @@ async function assertInert(r: Rendered, label: string): Promise<void> {
   assert.deepEqual(r.dialogs, [], `${label}: no dialog opened`);
   assert.deepEqual(r.requests, [], `${label}: no request attempted`);
   assert.equal(await page.evaluate<number>('document.scripts.length'), 0, `${label}: no script element`);
-  assert.equal(await page.locator('img, iframe, object, embed, form, link, style, base').count(), 0, `${label}: no active elements`);
+  assert.equal(
+    await page.locator('img, iframe, object, embed, form, link, style, base').count(),
+    0,
+    `${label}: no active elements`,
+  );
   const handlers = await page.evaluate<string[]>(
     `[...document.querySelectorAll('*')].flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name) || /^\\s*javascript:/i.test(a.value)).map((a) => el.tagName + ' ' + a.name))`,
   );
@@ -179,7 +188,10 @@ async function assertReadable(page: Page, selector: string, label: string): Prom
   assert.ok(painted.length > 0, `${label}: ${selector} found`);
   for (const p of painted) {
     const ratio = contrastRatio(p.color, p.background);
-    assert.ok(ratio >= MIN_CONTRAST, `${label}: "${p.text.slice(0, 40)}" ${p.color} on ${p.background}: contrast ${ratio.toFixed(2)} < ${MIN_CONTRAST}`);
+    assert.ok(
+      ratio >= MIN_CONTRAST,
+      `${label}: "${p.text.slice(0, 40)}" ${p.color} on ${p.background}: contrast ${ratio.toFixed(2)} < ${MIN_CONTRAST}`,
+    );
   }
 }
 
@@ -201,7 +213,10 @@ async function assertButtons(page: Page, input: RequestEmailInput, label: string
     const box = await button.boundingBox();
     assert.ok(box, `${what}: has a box`);
     assert.ok(box.width >= 100 && box.height >= 40, `${what}: a real button, ${box.width}x${box.height}`);
-    assert.ok(box.x >= 0 && box.x + box.width <= width, `${what}: inside the viewport width (${box.x}+${box.width} > ${width})`);
+    assert.ok(
+      box.x >= 0 && box.x + box.width <= width,
+      `${what}: inside the viewport width (${box.x}+${box.width} > ${width})`,
+    );
     await button.click({ trial: true, timeout: 5_000 }); // not covered, receives the click (trial: nothing is sent)
 
     const own = action === 'complete' ? input.completeToken : input.failToken;
@@ -210,9 +225,17 @@ async function assertButtons(page: Page, input: RequestEmailInput, label: string
     const mailto = parseMailto(href);
     assert.deepEqual(mailto.to, [completionAddress], `${what}: to the completion address`);
     assert.equal(mailto.subject, `${name}: ${input.title} [${own}]`, `${what}: subject`);
-    assert.equal(mailto.body, ['', '', COMMENT_PROMPT, TOKEN_MARKER, `Token: ${own}`, ''].join('\r\n'), `${what}: body`);
+    assert.equal(
+      mailto.body,
+      ['', '', COMMENT_PROMPT, TOKEN_MARKER, `Token: ${own}`, ''].join('\r\n'),
+      `${what}: body`,
+    );
     assert.equal(mailto.headers['in-reply-to'], messageId, `${what}: threads under the request`);
-    assert.deepEqual(Object.keys(mailto.headers).sort(), ['body', 'in-reply-to', 'subject'], `${what}: no other header`);
+    assert.deepEqual(
+      Object.keys(mailto.headers).sort(),
+      ['body', 'in-reply-to', 'subject'],
+      `${what}: no other header`,
+    );
     assert.deepEqual(findTokens(`${mailto.subject}\n${mailto.body}`), [own], `${what}: only its own token`);
     const verified = verifyToken(own, keys, Date.now());
     assert.ok(verified.ok, `${what}: token verifies`);
@@ -233,7 +256,10 @@ async function assertRequestEmail(r: Rendered, input: RequestEmailInput, label: 
 void test('the harness notices a fetch, a script and a dialog', async (t) => {
   const b = await openBrowser(t);
   if (!b) return;
-  const r = await render(b, '<!DOCTYPE html><p>x</p><img src="https://remote.example.test/p.png"><script>alert(1)</script>');
+  const r = await render(
+    b,
+    '<!DOCTYPE html><p>x</p><img src="https://remote.example.test/p.png"><script>alert(1)</script>',
+  );
   try {
     assert.deepEqual(r.requests, ['https://remote.example.test/p.png']);
     assert.deepEqual(r.dialogs, ['alert: 1']);
@@ -254,7 +280,10 @@ void test('request email, light: both buttons visible with their mailto replies;
     const email = renderRequestEmail(input);
     const r = await render(b, email.html);
     try {
-      assert.equal(await r.page.evaluate<boolean>(`matchMedia('(prefers-color-scheme: dark)').matches`), false);
+      assert.equal(
+        await r.page.evaluate<boolean>(`matchMedia('(prefers-color-scheme: dark)').matches`),
+        false,
+      );
       await assertRequestEmail(r, input, name);
       assert.equal(await r.page.title(), email.subject);
       t.diagnostic(`screenshot ${path.relative(process.cwd(), await screenshot(r.page, name))}`);
@@ -276,7 +305,9 @@ void test('request email, dark colour scheme: buttons and text stay visible and 
     const canvas = parseRgb(h1.background);
     assert.ok(canvas.r + canvas.g + canvas.b < 3 * 64, `dark canvas, got ${h1.background}`);
     await assertRequestEmail(r, hostile, 'dark');
-    t.diagnostic(`screenshot ${path.relative(process.cwd(), await screenshot(r.page, 'request-email-dark.png'))}`);
+    t.diagnostic(
+      `screenshot ${path.relative(process.cwd(), await screenshot(r.page, 'request-email-dark.png'))}`,
+    );
   } finally {
     await r.close();
   }
@@ -297,22 +328,19 @@ void test(`request email on a ${NARROW}px phone screen: buttons inside the scree
   }
 });
 
-void test(
-  'request email does not scroll sideways',
-  async (t) => {
-    const b = await openBrowser(t);
-    if (!b) return;
-    for (const width of [WIDTH, NARROW]) {
-      const r = await render(b, renderRequestEmail(plain).html, { width });
-      try {
-        const scrollWidth = await r.page.evaluate<number>('document.documentElement.scrollWidth');
-        assert.equal(scrollWidth, width, `${width}px viewport: page is ${scrollWidth}px wide`);
-      } finally {
-        await r.close();
-      }
+void test('request email does not scroll sideways', async (t) => {
+  const b = await openBrowser(t);
+  if (!b) return;
+  for (const width of [WIDTH, NARROW]) {
+    const r = await render(b, renderRequestEmail(plain).html, { width });
+    try {
+      const scrollWidth = await r.page.evaluate<number>('document.documentElement.scrollWidth');
+      assert.equal(scrollWidth, width, `${width}px viewport: page is ${scrollWidth}px wide`);
+    } finally {
+      await r.close();
     }
-  },
-);
+  }
+});
 
 void test('confirmation email, light and dark: readable, comment and title shown as text, inert', async (t) => {
   const b = await openBrowser(t);
@@ -334,10 +362,15 @@ void test('confirmation email, light and dark: readable, comment and title shown
       await assertInert(r, label);
       assert.equal(await r.page.locator('h1').textContent(), `Completed: ${HOSTILE_TITLE}`);
       const text = await r.page.locator('body').innerText();
-      for (const line of comment.split('\n')) assert.ok(text.includes(line), `${label}: comment line shown: ${line}`);
+      for (const line of comment.split('\n'))
+        assert.ok(text.includes(line), `${label}: comment line shown: ${line}`);
       assert.equal(await r.page.locator('a').count(), 0, `${label}: no links`);
       await assertReadable(r.page, 'body *', label);
-      assert.equal(await r.page.evaluate<number>('document.documentElement.scrollWidth'), WIDTH, `${label}: no sideways scrolling`);
+      assert.equal(
+        await r.page.evaluate<number>('document.documentElement.scrollWidth'),
+        WIDTH,
+        `${label}: no sideways scrolling`,
+      );
       const file = await screenshot(r.page, `confirmation-email-${dark ? 'dark' : 'light'}.png`);
       t.diagnostic(`screenshot ${path.relative(process.cwd(), file)}`);
     } finally {

@@ -5,7 +5,19 @@ import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import type { Config } from '../../config/schema';
 import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
-import { clearInbox, eventually, logLines, stackDir, sendAs, startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
+import {
+  clearInbox,
+  eventually,
+  logLines,
+  stackDir,
+  sendAs,
+  startWorker,
+  taskClient,
+  testConfig,
+  testLogger,
+  unique,
+  waitForMail,
+} from '../helpers/env';
 
 const COMPLETION = 'completion@example.test';
 
@@ -15,7 +27,11 @@ async function replyToClose(config: Config): Promise<number> {
   const taskId = unique('push');
   await tasks.start({ taskId, title: 'Fast lane', assignees: 'alice@example.test' });
   const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
-  await sendAs(config, 'alice@example.test', replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'quick\n'));
+  await sendAs(
+    config,
+    'alice@example.test',
+    replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'quick\n'),
+  );
   const sent = Date.now();
   const result = await tasks.waitForResult(taskId, 30_000);
   assert.equal(result.outcome, 'completed');
@@ -32,12 +48,19 @@ describe('mail lands, task closes', () => {
     await clearInbox(config, COMPLETION);
     const worker = await startWorker(config, testLogger('mailbox-push-idle'));
     try {
-      await eventually('the IDLE watcher', () => Promise.resolve(logLines('mailbox-push-idle', { msg: 'watching INBOX with IMAP IDLE' }).length > 0));
+      await eventually('the IDLE watcher', () =>
+        Promise.resolve(logLines('mailbox-push-idle', { msg: 'watching INBOX with IMAP IDLE' }).length > 0),
+      );
       const ms = await replyToClose(config);
       assert.ok(ms < 2000, `closed ${ms} ms after the reply`);
 
       // The server drops the IDLE session: the watcher reconnects and push keeps working.
-      const kicked = await promisify(execFile)('doveadm', ['-c', path.join(stackDir, 'dovecot', 'dovecot.conf'), 'kick', COMPLETION]);
+      const kicked = await promisify(execFile)('doveadm', [
+        '-c',
+        path.join(stackDir, 'dovecot', 'dovecot.conf'),
+        'kick',
+        COMPLETION,
+      ]);
       assert.match(kicked.stdout, /completion@example\.test/);
       await eventually('the IDLE watcher to reconnect', () =>
         Promise.resolve(logLines('mailbox-push-idle', { msg: 'watching INBOX with IMAP IDLE' }).length >= 2),

@@ -60,14 +60,27 @@ interface Request {
   messageId: string;
 }
 
-async function startTask(assignees: string, title = 'Approve the deploy'): Promise<{ taskId: string; requests: Map<string, Request> }> {
+async function startTask(
+  assignees: string,
+  title = 'Approve the deploy',
+): Promise<{ taskId: string; requests: Map<string, Request> }> {
   const taskId = unique('mail');
   await tasks.start({ taskId, title, assignees });
   const requests = new Map<string, Request>();
   for (const address of assignees.split(',').map((a) => a.trim())) {
-    const [mail] = await waitForMail(config, address, (m) => (m.subject ?? '').startsWith('Action required') && (m.text ?? '').includes(taskId));
+    const [mail] = await waitForMail(
+      config,
+      address,
+      (m) => (m.subject ?? '').startsWith('Action required') && (m.text ?? '').includes(taskId),
+    );
     const [complete, fail] = mailtoLinks(mail!.parsed.html || '');
-    requests.set(address, { complete: complete!, fail: fail!, text: mail!.parsed.text ?? '', html: mail!.parsed.html || '', messageId: mail!.parsed.messageId ?? '' });
+    requests.set(address, {
+      complete: complete!,
+      fail: fail!,
+      text: mail!.parsed.text ?? '',
+      html: mail!.parsed.html || '',
+      messageId: mail!.parsed.messageId ?? '',
+    });
   }
   return { taskId, requests };
 }
@@ -83,7 +96,11 @@ async function deliver(from: string, message: SendMailOptions): Promise<string> 
 }
 
 async function expectOutcome(outcome: string, messageId: string): Promise<void> {
-  await eventually(`a log line with outcome ${outcome} for ${messageId}`, () => Promise.resolve(logLines(LOG, { outcome, messageId }).length > 0), 10_000);
+  await eventually(
+    `a log line with outcome ${outcome} for ${messageId}`,
+    () => Promise.resolve(logLines(LOG, { outcome, messageId }).length > 0),
+    10_000,
+  );
 }
 
 async function settledState(taskId: string, predicate: (s: TaskState) => boolean): Promise<TaskState> {
@@ -96,33 +113,55 @@ async function settledState(taskId: string, predicate: (s: TaskState) => boolean
 describe('mailbox sync: the full loop by email', () => {
   test('complete with a comment', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
-    const messageId = await deliver('alice@example.test', replyFromLink(requests.get('alice@example.test')!.complete, 'Backup checked.\nGo ahead.\n'));
+    const messageId = await deliver(
+      'alice@example.test',
+      replyFromLink(requests.get('alice@example.test')!.complete, 'Backup checked.\nGo ahead.\n'),
+    );
     const result = await tasks.waitForResult(taskId, 10_000);
-    assert.deepEqual([result.outcome, result.decidedBy, result.channel, result.comment], ['completed', 'alice@example.test', 'email', 'Backup checked.\nGo ahead.']);
+    assert.deepEqual(
+      [result.outcome, result.decidedBy, result.channel, result.comment],
+      ['completed', 'alice@example.test', 'email', 'Backup checked.\nGo ahead.'],
+    );
     await expectOutcome('completed', messageId);
   });
 
   test('fail with a comment', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
-    await deliver('alice@example.test', replyFromLink(requests.get('alice@example.test')!.fail, 'The backup is missing.\n'));
+    await deliver(
+      'alice@example.test',
+      replyFromLink(requests.get('alice@example.test')!.fail, 'The backup is missing.\n'),
+    );
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['failed', 'The backup is missing.']);
   });
 
   test('a team task is decided by the second assignee', async () => {
     const { taskId, requests } = await startTask('alice@example.test, carol@example.test');
-    await deliver('carol@example.test', replyFromLink(requests.get('carol@example.test')!.complete, 'Carol here: fine.\n'));
+    await deliver(
+      'carol@example.test',
+      replyFromLink(requests.get('carol@example.test')!.complete, 'Carol here: fine.\n'),
+    );
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.decidedBy], ['completed', 'carol@example.test']);
-    await waitForMail(config, 'alice@example.test', (m) => (m.subject ?? '').startsWith('Completed') && (m.text ?? '').includes(taskId));
+    await waitForMail(
+      config,
+      'alice@example.test',
+      (m) => (m.subject ?? '').startsWith('Completed') && (m.text ?? '').includes(taskId),
+    );
   });
 
   test('a reply quoting the request is decided by the link the sender used', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
     const request = requests.get('alice@example.test')!;
     const reply = replyFromLink(request.fail, 'No, not today.\n');
-    const quoted = request.text.split('\n').map((line) => `> ${line}`).join('\n');
-    await deliver('alice@example.test', { ...reply, text: `${reply.text}\n\nOn Tue, 24 Nov 2026, completion@example.test wrote:\n${quoted}\n` });
+    const quoted = request.text
+      .split('\n')
+      .map((line) => `> ${line}`)
+      .join('\n');
+    await deliver('alice@example.test', {
+      ...reply,
+      text: `${reply.text}\n\nOn Tue, 24 Nov 2026, completion@example.test wrote:\n${quoted}\n`,
+    });
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['failed', 'No, not today.']);
   });
@@ -131,7 +170,11 @@ describe('mailbox sync: the full loop by email', () => {
     const { taskId, requests } = await startTask('alice@example.test');
     const reply = replyFromLink(requests.get('alice@example.test')!.complete, '');
     const body = reply.text.replace(/\r?\n/g, '<br>');
-    await deliver('alice@example.test', { to: reply.to, subject: reply.subject, html: `<div dir="ltr">Approved from my phone.<br>${body}</div>` });
+    await deliver('alice@example.test', {
+      to: reply.to,
+      subject: reply.subject,
+      html: `<div dir="ltr">Approved from my phone.<br>${body}</div>`,
+    });
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['completed', 'Approved from my phone.']);
   });
@@ -148,23 +191,76 @@ describe('mailbox sync: the full loop by email', () => {
 
 describe('mailbox sync: mail that must not decide anything', () => {
   /** Each case delivers one message; the task must still be waiting, INBOX empty, the log line there. */
-  const cases: [string, (r: Request, taskId: string) => [string, SendMailOptions] | Promise<[string, SendMailOptions]>][] = [
+  const cases: [
+    string,
+    (r: Request, taskId: string) => [string, SendMailOptions] | Promise<[string, SendMailOptions]>,
+  ][] = [
     ['no-token', () => ['alice@example.test', { subject: 'Hello', text: 'Just saying hi.' }]],
-    ['ambiguous', (r) => ['alice@example.test', { subject: 'Re: Action required', text: `Hmm.\n\n> ${r.text.split('\n').join('\n> ')}` }]],
-    ['bad-signature', (r) => {
-      const reply = replyFromLink(r.complete, 'ok\n');
-      const forged = reply.subject.replace(/\.([A-Za-z0-9_-]{43})\]/, (_, mac: string) => `.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}]`);
-      return ['alice@example.test', { to: reply.to, subject: forged, text: 'ok' }];
-    }],
-    ['expired', (_, taskId) => {
-      const token = signToken({ workflowId: taskWorkflowId(taskId), action: 'complete', recipient: 'alice@example.test', expiresAt: Date.now() - 60_000 }, keys);
-      return ['alice@example.test', { subject: `Complete task [${token}]`, text: 'ok' }];
-    }],
-    ['sender-mismatch', (r) => ['carol@example.test', replyFromLink(r.complete, 'carol pretends to be alice\n')]],
+    [
+      'ambiguous',
+      (r) => [
+        'alice@example.test',
+        { subject: 'Re: Action required', text: `Hmm.\n\n> ${r.text.split('\n').join('\n> ')}` },
+      ],
+    ],
+    [
+      'bad-signature',
+      (r) => {
+        const reply = replyFromLink(r.complete, 'ok\n');
+        const forged = reply.subject.replace(
+          /\.([A-Za-z0-9_-]{43})\]/,
+          (_, mac: string) => `.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}]`,
+        );
+        return ['alice@example.test', { to: reply.to, subject: forged, text: 'ok' }];
+      },
+    ],
+    [
+      'expired',
+      (_, taskId) => {
+        const token = signToken(
+          {
+            workflowId: taskWorkflowId(taskId),
+            action: 'complete',
+            recipient: 'alice@example.test',
+            expiresAt: Date.now() - 60_000,
+          },
+          keys,
+        );
+        return ['alice@example.test', { subject: `Complete task [${token}]`, text: 'ok' }];
+      },
+    ],
+    [
+      'sender-mismatch',
+      (r) => ['carol@example.test', replyFromLink(r.complete, 'carol pretends to be alice\n')],
+    ],
     ['not-whitelisted', (r) => ['bob@other.test', replyFromLink(r.complete, 'from outside\n')]],
-    ['auto-reply', (r) => ['alice@example.test', { ...replyFromLink(r.complete, 'I am out of office.\n'), headers: { 'Auto-Submitted': 'auto-replied' } }]],
-    ['oversized', (r) => ['alice@example.test', { ...replyFromLink(r.complete, 'big\n'), attachments: [{ filename: 'big.bin', content: Buffer.alloc(300_000, 7) }] }]],
-    ['unparseable', (r) => ['alice@example.test', { ...replyFromLink(r.complete, 'no sender\n'), from: 'undisclosed-recipients:;' }]],
+    [
+      'auto-reply',
+      (r) => [
+        'alice@example.test',
+        {
+          ...replyFromLink(r.complete, 'I am out of office.\n'),
+          headers: { 'Auto-Submitted': 'auto-replied' },
+        },
+      ],
+    ],
+    [
+      'oversized',
+      (r) => [
+        'alice@example.test',
+        {
+          ...replyFromLink(r.complete, 'big\n'),
+          attachments: [{ filename: 'big.bin', content: Buffer.alloc(300_000, 7) }],
+        },
+      ],
+    ],
+    [
+      'unparseable',
+      (r) => [
+        'alice@example.test',
+        { ...replyFromLink(r.complete, 'no sender\n'), from: 'undisclosed-recipients:;' },
+      ],
+    ],
   ];
   for (const [outcome, build] of cases) {
     test(`${outcome}: logged, removed, and the task is untouched`, async () => {
@@ -183,14 +279,20 @@ describe('mailbox sync: mail that must not decide anything', () => {
   test('not-assigned, then duplicate: a reassigned-away sender cannot decide, and a replay is recorded once', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
     await tasks.reassign(taskId, 'carol@example.test');
-    const reply = { ...replyFromLink(requests.get('alice@example.test')!.complete, 'too late\n'), messageId: `<${unique('replay')}@example.test>` };
+    const reply = {
+      ...replyFromLink(requests.get('alice@example.test')!.complete, 'too late\n'),
+      messageId: `<${unique('replay')}@example.test>`,
+    };
     await deliver('alice@example.test', reply);
     await expectOutcome('not-assigned', reply.messageId);
     await deliver('alice@example.test', reply);
     await expectOutcome('duplicate', reply.messageId);
     const state = await settledState(taskId, (s) => s.ignored.length === 2);
     assert.equal(state.status, 'waiting');
-    assert.deepEqual(state.ignored.map((i) => i.reason), ['not-assigned', 'duplicate']);
+    assert.deepEqual(
+      state.ignored.map((i) => i.reason),
+      ['not-assigned', 'duplicate'],
+    );
     await tasks.cancel(taskId);
   });
 
@@ -198,7 +300,10 @@ describe('mailbox sync: mail that must not decide anything', () => {
     const { taskId, requests } = await startTask('alice@example.test');
     await tasks.complete(taskId, { by: 'api-user', comment: 'done already' });
     await tasks.waitForResult(taskId, 10_000);
-    const messageId = await deliver('alice@example.test', replyFromLink(requests.get('alice@example.test')!.fail, 'fail it\n'));
+    const messageId = await deliver(
+      'alice@example.test',
+      replyFromLink(requests.get('alice@example.test')!.fail, 'fail it\n'),
+    );
     await expectOutcome('task-closed', messageId);
     const state = await tasks.getState(taskId);
     assert.deepEqual([state.result?.outcome, state.result?.decidedBy], ['completed', 'api-user']);

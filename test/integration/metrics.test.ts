@@ -30,7 +30,11 @@ test('metrics.prometheus serves the SDK metrics that matter', async () => {
       const text = await (await fetch(`http://${address}/metrics`)).text();
       return text.includes('temporal_activity_schedule_to_start_latency') && text;
     });
-    for (const name of ['temporal_workflow_task_schedule_to_start_latency', 'temporal_activity_execution_latency', 'temporal_workflow_completed']) {
+    for (const name of [
+      'temporal_workflow_task_schedule_to_start_latency',
+      'temporal_activity_execution_latency',
+      'temporal_workflow_completed',
+    ]) {
       assert.ok(body.includes(name), `${name} is exported`);
     }
   } finally {

@@ -21,14 +21,18 @@ test('the worker creates one sync schedule and reconciles it when the config cha
     assert.equal(description.policies.overlap, ScheduleOverlapPolicy.BUFFER_ONE);
     assert.ok(description.spec.startAt!.getTime() >= before + 59_000, 'first run after the startup delay');
     assert.equal(description.action.type, 'startWorkflow');
-    assert.ok(description.action.type === 'startWorkflow' && description.action.workflowExecutionTimeout, 'a run has a bounded time');
+    assert.ok(
+      description.action.type === 'startWorkflow' && description.action.workflowExecutionTimeout,
+      'a run has a bounded time',
+    );
 
     config.remoteCompletion.syncInterval = 10_000;
     await ensureSyncSchedule(client, config, log);
     description = await client.schedule.getHandle(id).describe();
     assert.equal(description.spec.intervals?.[0]?.every, 10_000, 'the interval follows the config');
     const matching = [];
-    for await (const schedule of client.schedule.list()) if (schedule.scheduleId === id) matching.push(schedule);
+    for await (const schedule of client.schedule.list())
+      if (schedule.scheduleId === id) matching.push(schedule);
     assert.equal(matching.length, 1, 'never a second schedule');
   } finally {
     await client.schedule.getHandle(id).delete();
@@ -50,7 +54,10 @@ test('a wrong IMAP password is reported as such, without the password', async ()
       const lines = logLines('sync-wrong-password', { kind: 'authentication' });
       return Promise.resolve(lines.length > 0 && lines);
     });
-    assert.match(String(line!.msg), /IMAP login as completion@example\.test at 127\.0\.0\.1:\d+ failed: wrong imap\.user or imap\.password/);
+    assert.match(
+      String(line!.msg),
+      /IMAP login as completion@example\.test at 127\.0\.0\.1:\d+ failed: wrong imap\.user or imap\.password/,
+    );
     assert.doesNotMatch(JSON.stringify(line), /definitely-not-the-password/);
     assert.ok(!JSON.stringify(line).includes(account('completion@example.test').password));
   } finally {

@@ -24,15 +24,22 @@ before(async () => {
 });
 after(() => worker.shutdown());
 
-const forTask = (taskId: string, subjectPrefix = 'Action required') => (mail: ParsedMail) =>
-  (mail.subject ?? '').startsWith(subjectPrefix) && (mail.text ?? '').includes(taskId);
+const forTask =
+  (taskId: string, subjectPrefix = 'Action required') =>
+  (mail: ParsedMail) =>
+    (mail.subject ?? '').startsWith(subjectPrefix) && (mail.text ?? '').includes(taskId);
 
-async function waitForState(taskId: string, predicate: (state: TaskState) => boolean, timeoutMs = 15_000): Promise<TaskState> {
+async function waitForState(
+  taskId: string,
+  predicate: (state: TaskState) => boolean,
+  timeoutMs = 15_000,
+): Promise<TaskState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await tasks.getState(taskId);
     if (predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} did not reach the expected state: ${JSON.stringify(state)}`);
+    if (Date.now() > deadline)
+      throw new Error(`task ${taskId} did not reach the expected state: ${JSON.stringify(state)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -44,7 +51,12 @@ function hrefs(html: string): string[] {
 describe('task workflow against the real stack', () => {
   test('a task for alice and carol mails each their own request with working mailto links', async () => {
     const taskId = unique('two');
-    await tasks.start({ taskId, title: 'Approve <b>prod</b> deploy', description: 'Check **the** backup', assignees: 'alice@example.test, Carol <carol@example.test>' });
+    await tasks.start({
+      taskId,
+      title: 'Approve <b>prod</b> deploy',
+      description: 'Check **the** backup',
+      assignees: 'alice@example.test, Carol <carol@example.test>',
+    });
     for (const address of ['alice@example.test', 'carol@example.test']) {
       const [mail] = await waitForMail(config, address, forTask(taskId));
       const { parsed } = mail!;
@@ -69,20 +81,39 @@ describe('task workflow against the real stack', () => {
       assert.deepEqual(actions.sort(), ['complete', 'fail']);
     }
     const state = await waitForState(taskId, (s) => s.status === 'waiting');
-    assert.deepEqual(state.assignees.map((a) => [a.address, a.delivery]), [['alice@example.test', 'sent'], ['carol@example.test', 'sent']]);
+    assert.deepEqual(
+      state.assignees.map((a) => [a.address, a.delivery]),
+      [
+        ['alice@example.test', 'sent'],
+        ['carol@example.test', 'sent'],
+      ],
+    );
     await tasks.cancel(taskId);
   });
 
   test('API complete closes the task, records who and why, and confirms to every assignee', async () => {
     const taskId = unique('complete');
-    await tasks.start({ taskId, title: 'Complete me', assignees: ['alice@example.test', 'carol@example.test'] });
+    await tasks.start({
+      taskId,
+      title: 'Complete me',
+      assignees: ['alice@example.test', 'carol@example.test'],
+    });
     await waitForState(taskId, (s) => s.status === 'waiting');
     const result = await tasks.complete(taskId, { by: 'ops-bot', comment: 'looks good' });
     assert.equal(result.outcome, 'completed');
     assert.deepEqual(await tasks.waitForResult(taskId, 10_000), result);
     const state = await tasks.getState(taskId);
     assert.equal(state.status, 'completed');
-    assert.deepEqual({ ...state.result, decidedAt: undefined }, { outcome: 'completed', decidedBy: 'ops-bot', comment: 'looks good', channel: 'api', decidedAt: undefined });
+    assert.deepEqual(
+      { ...state.result, decidedAt: undefined },
+      {
+        outcome: 'completed',
+        decidedBy: 'ops-bot',
+        comment: 'looks good',
+        channel: 'api',
+        decidedAt: undefined,
+      },
+    );
     for (const address of ['alice@example.test', 'carol@example.test']) {
       const [confirmation] = await waitForMail(config, address, forTask(taskId, 'Completed'));
       assert.match(confirmation!.parsed.text ?? '', /ops-bot/);
@@ -105,18 +136,48 @@ describe('task workflow against the real stack', () => {
     await tasks.start({ taskId, title: 'Hand over', assignees: 'alice@example.test' });
     await waitForState(taskId, (s) => s.status === 'waiting');
     const state = await tasks.reassign(taskId, 'carol@example.test');
-    assert.deepEqual(state.assignees.map((a) => a.address), ['carol@example.test']);
+    assert.deepEqual(
+      state.assignees.map((a) => a.address),
+      ['carol@example.test'],
+    );
     await waitForMail(config, 'carol@example.test', forTask(taskId));
     const { client, connection } = await connectTemporal(config.temporal);
     try {
       const handle = client.workflow.getHandle(taskWorkflowId(taskId));
-      await handle.signal(emailDecisionSignal, { action: 'complete', sender: 'alice@example.test', comment: '', messageId: '<old@x>', receivedAt: new Date().toISOString() });
-      await handle.signal(emailDecisionSignal, { action: 'fail', sender: 'Carol@Example.test', comment: 'no', messageId: '<new@x>', receivedAt: new Date().toISOString() });
-      await handle.signal(emailDecisionSignal, { action: 'fail', sender: 'carol@example.test', comment: 'no', messageId: '<new@x>', receivedAt: new Date().toISOString() });
+      await handle.signal(emailDecisionSignal, {
+        action: 'complete',
+        sender: 'alice@example.test',
+        comment: '',
+        messageId: '<old@x>',
+        receivedAt: new Date().toISOString(),
+      });
+      await handle.signal(emailDecisionSignal, {
+        action: 'fail',
+        sender: 'Carol@Example.test',
+        comment: 'no',
+        messageId: '<new@x>',
+        receivedAt: new Date().toISOString(),
+      });
+      await handle.signal(emailDecisionSignal, {
+        action: 'fail',
+        sender: 'carol@example.test',
+        comment: 'no',
+        messageId: '<new@x>',
+        receivedAt: new Date().toISOString(),
+      });
       const result = await tasks.waitForResult(taskId, 10_000);
-      assert.deepEqual([result.outcome, result.decidedBy, result.channel], ['failed', 'carol@example.test', 'email']);
+      assert.deepEqual(
+        [result.outcome, result.decidedBy, result.channel],
+        ['failed', 'carol@example.test', 'email'],
+      );
       const final = await handle.query(stateQuery);
-      assert.deepEqual(final.ignored.map((i) => [i.by, i.reason]), [['alice@example.test', 'not-assigned'], ['carol@example.test', 'duplicate']]);
+      assert.deepEqual(
+        final.ignored.map((i) => [i.by, i.reason]),
+        [
+          ['alice@example.test', 'not-assigned'],
+          ['carol@example.test', 'duplicate'],
+        ],
+      );
     } finally {
       await connection.close();
     }
@@ -143,8 +204,19 @@ describe('task workflow against the real stack', () => {
 
   test('reminders re-send the request while the task waits', async () => {
     const taskId = unique('remind');
-    await tasks.start({ taskId, title: 'Remind me', assignees: 'alice@example.test', reminderEvery: '2s', timeout: '7s' });
-    const reminders = await waitForMail(config, 'alice@example.test', forTask(taskId, 'Reminder: Action required'), { count: 2 });
+    await tasks.start({
+      taskId,
+      title: 'Remind me',
+      assignees: 'alice@example.test',
+      reminderEvery: '2s',
+      timeout: '7s',
+    });
+    const reminders = await waitForMail(
+      config,
+      'alice@example.test',
+      forTask(taskId, 'Reminder: Action required'),
+      { count: 2 },
+    );
     const ids = new Set(reminders.map((r) => r.parsed.messageId));
     assert.equal(ids.size, reminders.length, 'each reminder has its own Message-ID');
     assert.equal((await tasks.waitForResult(taskId, 15_000)).outcome, 'timed-out');
@@ -153,7 +225,11 @@ describe('task workflow against the real stack', () => {
 
   test('an address the SMTP server rejects is recorded as failed with the reason', async () => {
     const taskId = unique('reject');
-    await tasks.start({ taskId, title: 'Unknown user', assignees: 'alice@example.test, nobody@example.test' });
+    await tasks.start({
+      taskId,
+      title: 'Unknown user',
+      assignees: 'alice@example.test, nobody@example.test',
+    });
     const state = await waitForState(taskId, (s) => s.assignees.every((a) => a.delivery !== 'pending'));
     const nobody = state.assignees.find((a) => a.address === 'nobody@example.test')!;
     assert.equal(nobody.delivery, 'failed');
@@ -179,7 +255,10 @@ describe('task workflow against the real stack', () => {
   test('starting the same task id twice is refused', async () => {
     const taskId = unique('twice');
     await tasks.start({ taskId, title: 'Once', assignees: 'alice@example.test' });
-    await assert.rejects(tasks.start({ taskId, title: 'Twice', assignees: 'alice@example.test' }), new RegExp(`task ${taskId} already exists`));
+    await assert.rejects(
+      tasks.start({ taskId, title: 'Twice', assignees: 'alice@example.test' }),
+      new RegExp(`task ${taskId} already exists`),
+    );
     await tasks.cancel(taskId);
   });
 
@@ -200,7 +279,10 @@ describe('task workflow against the real stack', () => {
     });
     const strictTasks = await taskClient(strict);
     const taskId = unique('whitelist');
-    await assert.rejects(strictTasks.start({ taskId, title: 'x', assignees: 'alice@example.test,bob@other.test' }), /not in the domain whitelist.*bob@other\.test/);
+    await assert.rejects(
+      strictTasks.start({ taskId, title: 'x', assignees: 'alice@example.test,bob@other.test' }),
+      /not in the domain whitelist.*bob@other\.test/,
+    );
     await assert.rejects(tasks.getState(taskId), /no task with id/);
   });
 
@@ -212,8 +294,14 @@ describe('task workflow against the real stack', () => {
     let output = '';
     while (!output.includes(taskWorkflowId(taskId)) && Date.now() < deadline) {
       ({ stdout: output } = await promisify(execFile)(temporalCliPath(), [
-        'workflow', 'list', '--address', config.temporal.address, '--namespace', config.temporal.namespace,
-        '--query', "RemoteCompletionStatus = 'waiting'",
+        'workflow',
+        'list',
+        '--address',
+        config.temporal.address,
+        '--namespace',
+        config.temporal.namespace,
+        '--query',
+        "RemoteCompletionStatus = 'waiting'",
       ]));
       if (!output.includes(taskWorkflowId(taskId))) await new Promise((resolve) => setTimeout(resolve, 300));
     }

@@ -21,15 +21,20 @@ export function findSecretsInLogs(stackDir: string): { files: number; leaks: str
   for (const a of state.accounts) {
     secrets.set(a.password, `password of ${a.address}`);
     secrets.set(Buffer.from(a.password).toString('base64'), `base64 password of ${a.address}`);
-    secrets.set(Buffer.from(`\0${a.address}\0${a.password}`).toString('base64'), `AUTH PLAIN of ${a.address}`);
+    secrets.set(
+      Buffer.from(`\0${a.address}\0${a.password}`).toString('base64'),
+      `AUTH PLAIN of ${a.address}`,
+    );
   }
   for (const m of config.matchAll(/^\s+- ([A-Za-z0-9_-]{32,})$/gm)) secrets.set(m[1]!, 'signature secret');
-  if (secrets.size < 13) throw new Error('secrets check: could not find the passwords and the signature secret to look for');
+  if (secrets.size < 13)
+    throw new Error('secrets check: could not find the passwords and the signature secret to look for');
   const logs = ['logs', 'test-logs'].flatMap((sub) => filesUnder(path.join(stackDir, sub)));
   const leaks: string[] = [];
   for (const file of logs) {
     const text = readFileSync(file, 'utf8');
-    for (const [secret, what] of secrets) if (text.includes(secret)) leaks.push(`${path.relative(stackDir, file)}: ${what}`);
+    for (const [secret, what] of secrets)
+      if (text.includes(secret)) leaks.push(`${path.relative(stackDir, file)}: ${what}`);
   }
   return { files: logs.length, leaks };
 }

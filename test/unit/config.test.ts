@@ -8,7 +8,12 @@ import { ConfigError, configKeys, envNameFor, loadConfig, parseConfig } from '..
 const valid = {
   temporal: { address: '127.0.0.1:7233' },
   smtp: { host: 'smtp.example.test', port: 587, user: 'completion@example.test', password: 'smtp-pw' },
-  imap: { host: 'imap.example.test', fromAddress: 'completion@example.test', user: 'completion@example.test', password: 'imap-pw' },
+  imap: {
+    host: 'imap.example.test',
+    fromAddress: 'completion@example.test',
+    user: 'completion@example.test',
+    password: 'imap-pw',
+  },
   signature: { secrets: ['a-secret-of-at-least-16-chars'] },
 };
 
@@ -32,23 +37,50 @@ test('defaults fill what the file leaves out', () => {
 const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, string][] = [
   ['bad port', (r) => (r.imap!.port = 'abc'), 'imap.port: expected a number 1-65535, got "abc"'],
   ['port out of range', (r) => (r.smtp!.port = 70000), 'smtp.port: expected a number 1-65535'],
-  ['missing host', (r) => delete r.imap!.host, 'imap.host: missing: set it in the config file or REMOTE_COMPLETION_IMAP_HOST'],
+  [
+    'missing host',
+    (r) => delete r.imap!.host,
+    'imap.host: missing: set it in the config file or REMOTE_COMPLETION_IMAP_HOST',
+  ],
   ['missing section', (r) => delete r.signature, 'signature: missing'],
-  ['bad address', (r) => (r.imap!.fromAddress = 'nobody'), 'imap.fromAddress: expected an email address, got "nobody"'],
-  ['bad duration', (r) => (r.remoteCompletion = { syncInterval: 'soon' }), 'remoteCompletion.syncInterval: expected a duration such as 30s'],
-  ['short secret', (r) => (r.signature!.secrets = ['short']), 'signature.secrets.0: each secret needs at least 16 characters'],
-  ['empty whitelist', (r) => (r.whitelist = { enabled: true, domains: [] }), 'whitelist: whitelisting is enabled but no domains are listed'],
-  ['bad domain', (r) => (r.whitelist = { enabled: true, domains: ['not a domain'] }), 'whitelist.domains.0: expected a domain'],
+  [
+    'bad address',
+    (r) => (r.imap!.fromAddress = 'nobody'),
+    'imap.fromAddress: expected an email address, got "nobody"',
+  ],
+  [
+    'bad duration',
+    (r) => (r.remoteCompletion = { syncInterval: 'soon' }),
+    'remoteCompletion.syncInterval: expected a duration such as 30s',
+  ],
+  [
+    'short secret',
+    (r) => (r.signature!.secrets = ['short']),
+    'signature.secrets.0: each secret needs at least 16 characters',
+  ],
+  [
+    'empty whitelist',
+    (r) => (r.whitelist = { enabled: true, domains: [] }),
+    'whitelist: whitelisting is enabled but no domains are listed',
+  ],
+  [
+    'bad domain',
+    (r) => (r.whitelist = { enabled: true, domains: ['not a domain'] }),
+    'whitelist.domains.0: expected a domain',
+  ],
   ['bad level', (r) => (r.log = { level: 'loud' }), 'log.level:'],
 ];
 for (const [name, change, message] of errors) {
   test(`config error names the key: ${name}`, () => {
-    assert.throws(() => parseConfig(withChange(change)), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.ok(err.message.startsWith(message), `${err.message}\ndoes not start with\n${message}`);
-      assert.doesNotMatch(err.message, /smtp-pw|imap-pw|a-secret-of/);
-      return true;
-    });
+    assert.throws(
+      () => parseConfig(withChange(change)),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(err.message.startsWith(message), `${err.message}\ndoes not start with\n${message}`);
+        assert.doesNotMatch(err.message, /smtp-pw|imap-pw|a-secret-of/);
+        return true;
+      },
+    );
   });
 }
 
@@ -71,7 +103,10 @@ test('environment variables override the file, with types coerced', () => {
 });
 
 test('a missing or broken file gets a clear error', () => {
-  assert.throws(() => loadConfig('/nonexistent/config.yaml', {}), /config file \/nonexistent\/config.yaml does not exist/);
+  assert.throws(
+    () => loadConfig('/nonexistent/config.yaml', {}),
+    /config file \/nonexistent\/config.yaml does not exist/,
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'rc-config-'));
   const file = path.join(dir, 'broken.yaml');
   writeFileSync(file, 'imap: [unclosed');

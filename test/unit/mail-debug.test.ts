@@ -12,5 +12,6 @@ test('credentials are removed from protocol lines', () => {
     ['250-AUTH PLAIN LOGIN', false, '250-AUTH PLAIN [redacted]'],
     ['MAIL FROM:<completion@example.test>', true, 'MAIL FROM:<completion@example.test>'],
   ];
-  for (const [line, fromClient, expected] of cases) assert.equal(redactProtocolLine(line, fromClient), expected, line);
+  for (const [line, fromClient, expected] of cases)
+    assert.equal(redactProtocolLine(line, fromClient), expected, line);
 });

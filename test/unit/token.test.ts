@@ -45,19 +45,31 @@ test('a token signed with a secret that is not configured is refused', () => {
 });
 
 test('an expired token is refused', () => {
-  assert.deepEqual(verifyToken(signToken(claims, keys), keys, claims.expiresAt + 1000), { ok: false, reason: 'expired' });
+  assert.deepEqual(verifyToken(signToken(claims, keys), keys, claims.expiresAt + 1000), {
+    ok: false,
+    reason: 'expired',
+  });
 });
 
 test('rotation: a token signed with the old secret still verifies while that secret is listed', () => {
   const oldToken = signToken(claims, keyring(['older-secret-0123456789']));
   const rotated = keyring(['brand-new-secret-0123456789', 'older-secret-0123456789']);
   assert.equal(verifyToken(oldToken, rotated, now).ok, true);
-  assert.deepEqual(verifyToken(oldToken, keyring(['brand-new-secret-0123456789']), now), { ok: false, reason: 'unknown-key' });
+  assert.deepEqual(verifyToken(oldToken, keyring(['brand-new-secret-0123456789']), now), {
+    ok: false,
+    reason: 'unknown-key',
+  });
   assert.equal(signToken(claims, rotated).split('.')[1], rotated[0]!.id, 'signs with the newest');
 });
 
 test('malformed tokens are refused without throwing', () => {
-  for (const bad of ['', 'rc1', 'rc2.a.c.1.x.y.z', 'rc1.abcdefgh.x.1.YQ.YQ.' + 'A'.repeat(43), 'rc1.abcdefgh.c.1.YQ.YQ.short']) {
+  for (const bad of [
+    '',
+    'rc1',
+    'rc2.a.c.1.x.y.z',
+    'rc1.abcdefgh.x.1.YQ.YQ.' + 'A'.repeat(43),
+    'rc1.abcdefgh.c.1.YQ.YQ.short',
+  ]) {
     assert.deepEqual(verifyToken(bad, keys, now), { ok: false, reason: 'malformed' }, bad);
   }
 });
