@@ -296,6 +296,28 @@ describe('mailbox sync: mail that must not decide anything', () => {
     await tasks.cancel(taskId);
   });
 
+  test('one run drains INBOX batch after batch', async () => {
+    const ids = Array.from({ length: 60 }, () => `<${unique('bulk')}@example.test>`);
+    await Promise.all(
+      ids.map((messageId) =>
+        sendAs(config, 'alice@example.test', {
+          to: COMPLETION,
+          subject: 'bulk',
+          text: 'no token',
+          messageId,
+        }),
+      ),
+    );
+    await eventually('all 60 in INBOX', async () => (await inboxCount(config, COMPLETION)) === 60);
+    await syncNow();
+    await eventually('INBOX drained', async () => (await inboxCount(config, COMPLETION)) === 0, 30_000);
+    for (const messageId of ids)
+      assert.equal(logLines(LOG, { outcome: 'no-token', messageId }).length, 1, messageId);
+    const runs = logLines(LOG, { msg: 'mailbox sync done' }).filter((l) => l.messages === 60);
+    assert.equal(runs.length, 1, 'one run read all 60');
+    assert.ok((runs[0]!.batches as number) >= 3, 'in several batches');
+  });
+
   test('task-closed: a reply for a task decided through the API changes nothing', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
     await tasks.complete(taskId, { by: 'api-user', comment: 'done already' });

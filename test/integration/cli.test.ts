@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
+import { repoRoot } from '../../stack';
+import type { WorkerHandle } from '../../worker/run-worker';
+import {
+  eventually,
+  scratchDir,
+  startWorker,
+  testConfig,
+  testLogger,
+  unique,
+  waitForMail,
+} from '../helpers/env';
+
+const config = testConfig((c) => {
+  c.imap.idle = false;
+});
+const configFile = path.join(scratchDir, `${unique('cli')}.yaml`);
+let worker: WorkerHandle;
+
+before(async () => {
+  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  worker = await startWorker(config, testLogger('cli'));
+});
+after(() => worker.shutdown());
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('REMOTE_COMPLETION_') && key !== 'NODE_ENV',
+    ),
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(repoRoot(), 'bin', 'remote-completion.js'), ...args, '--config', configFile],
+      { cwd: repoRoot(), env, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+test('task start, show, list, wait, complete through the CLI', async () => {
+  const taskId = unique('cli');
+  const started = await cli(
+    'task',
+    'start',
+    '--to',
+    'alice@example.test,Carol <carol@example.test>',
+    '--title',
+    'From the CLI',
+    '--id',
+    taskId,
+    '--timeout',
+    '1h',
+  );
+  assert.equal(started.code, 0, started.stderr);
+  assert.equal(started.stdout.trim(), taskId);
+  await waitForMail(config, 'carol@example.test', (m) => (m.text ?? '').includes(taskId));
+
+  const shown = await cli('task', 'show', taskId, '--json');
+  const state = JSON.parse(shown.stdout) as {
+    status: string;
+    assignees: { address: string; name?: string }[];
+  };
+  assert.deepEqual(
+    state.assignees.map((a) => [a.address, a.name]),
+    [
+      ['alice@example.test', undefined],
+      ['carol@example.test', 'Carol'],
+    ],
+  );
+
+  const text = await cli('task', 'show', taskId);
+  assert.match(text.stdout, new RegExp(`task ${taskId}: From the CLI`));
+
+  const waited = await cli('task', 'wait', taskId, '--timeout', '1s');
+  assert.equal(waited.code, 3, 'exit 3 when the wait times out');
+  assert.match(waited.stderr, /^error: task .* is still open/);
+
+  const completed = await cli('task', 'complete', taskId, '--comment', 'via cli', '--by', 'ops');
+  assert.equal(completed.code, 0, completed.stderr);
+  assert.match(completed.stdout, /^completed by ops via api/);
+
+  const result = JSON.parse((await cli('task', 'wait', taskId, '--json')).stdout) as Record<string, unknown>;
+  assert.deepEqual(
+    [result.outcome, result.comment, result.decidedBy, result.channel],
+    ['completed', 'via cli', 'ops', 'api'],
+  );
+
+  // Visibility is eventually consistent: the list catches up within moments.
+  await eventually('the task in the completed list', async () => {
+    const listed = await cli('task', 'list', '--status', 'completed', '--json');
+    return (JSON.parse(listed.stdout) as { taskId: string }[]).some((t) => t.taskId === taskId);
+  });
+});
+
+test('bad input: one line on stderr, non-zero exit, nothing started', async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['task', 'start', '--to', 'not-an-address', '--title', 'x'],
+      /^error: not an email address: "not-an-address"$/,
+    ],
+    [['task', 'start', '--to', 'alice@example.test', '--title', '  '], /^error: a task needs a title/],
+    [
+      ['task', 'start', '--to', 'alice@example.test', '--title', 'x', '--timeout', 'soon'],
+      /^error: --timeout: expected a duration/,
+    ],
+    [['task', 'show', 'no-such-task'], /^error: no task with id no-such-task$/],
+    [['task', 'list', '--status', 'sleeping'], /^error: unknown status "sleeping"/],
+    [['task', 'complete', 'bad id!'], /^error: invalid task id/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await cli(...args);
+    assert.equal(run.code, 1, args.join(' '));
+    assert.match(run.stderr.trim(), message);
+    assert.equal(run.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+  }
+});
