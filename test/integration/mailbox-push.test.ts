@@ -84,7 +84,7 @@ describe('mail lands, task closes', () => {
     try {
       const ms = await replyToClose(config);
       // One interval, plus the sync run itself.
-      assert.ok(ms < interval + 1500, `closed ${ms} ms after the reply`);
+      assert.ok(ms < interval + 2000, `closed ${ms} ms after the reply`);
     } finally {
       await worker.shutdown();
     }
