@@ -156,12 +156,14 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           messages.push(reject(head.uid, 'unparseable', 'no sender address in From', meta));
           continue;
         }
-        const result = classifyMail(mail, {
-          keys,
-          whitelist: config.whitelist,
-          ownAddresses,
-          now: Date.now(),
-        });
+        let result;
+        try {
+          result = classifyMail(mail, { keys, whitelist: config.whitelist, ownAddresses, now: Date.now() });
+        } catch (err) {
+          // One poison message must never fail every sync run: it is rejected and removed.
+          messages.push(reject(head.uid, 'unparseable', `cannot classify: ${(err as Error).message}`, meta));
+          continue;
+        }
         if (result.outcome !== 'decision') {
           messages.push(reject(head.uid, result.outcome, result.reason, meta));
           continue;
