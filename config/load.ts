@@ -54,6 +54,9 @@ export function parseConfig(raw: Record<string, unknown>, baseDir = process.cwd(
   for (const section of [config.smtp, config.imap]) {
     if (section.ca) section.ca = path.resolve(baseDir, section.ca);
   }
+  if (config.temporal.clientCert)
+    config.temporal.clientCert = path.resolve(baseDir, config.temporal.clientCert);
+  if (config.temporal.clientKey) config.temporal.clientKey = path.resolve(baseDir, config.temporal.clientKey);
   if (config.log.file) config.log.file = path.resolve(baseDir, config.log.file);
   return config;
 }

@@ -58,13 +58,26 @@ const listOf = <T extends z.ZodType>(item: T) =>
     z.array(item),
   );
 
-export const configSchema = z.object({
-  temporal: z.object({
+const section = z.strictObject;
+
+export const configSchema = section({
+  temporal: section({
     address: host.default('127.0.0.1:7233'),
     namespace: z.string().min(1).default('default'),
     taskQueue: z.string().min(1).default('remote-completion'),
-  }),
-  smtp: z.object({
+    /** TLS to the Temporal frontend (Temporal Cloud, a production cluster). */
+    tls: bool.default(false),
+    /** mTLS client certificate and key files (PEM), e.g. for Temporal Cloud. */
+    clientCert: z.string().optional(),
+    clientKey: z.string().optional(),
+    /** API key authentication (Temporal Cloud); implies TLS. */
+    apiKey: z.string().optional(),
+  })
+    .refine((t) => !t.clientCert === !t.clientKey, {
+      message: 'set both clientCert and clientKey, or neither',
+    })
+    .prefault({}),
+  smtp: section({
     host,
     port: port.default(587),
     /** Implicit TLS (port 465). */
@@ -78,7 +91,7 @@ export const configSchema = z.object({
     /** PEM file with extra trusted CA certificates (self-signed test servers). */
     ca: z.string().optional(),
   }),
-  imap: z.object({
+  imap: section({
     host,
     port: port.default(993),
     tls: bool.default(true),
@@ -96,17 +109,16 @@ export const configSchema = z.object({
     /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
     idle: bool.default(true),
   }),
-  whitelist: z
-    .object({
-      enabled: bool.default(false),
-      domains: listOf(domainName).default([]),
-    })
-    .default({ enabled: false, domains: [] })
+  whitelist: section({
+    enabled: bool.default(false),
+    domains: listOf(domainName).default([]),
+  })
+    .prefault({})
     .refine((w) => !w.enabled || w.domains.length > 0, {
       message:
         'whitelisting is enabled but no domains are listed: add domains or set whitelist.enabled=false',
     }),
-  signature: z.object({
+  signature: section({
     secrets: listOf(z.string().min(16, 'each secret needs at least 16 characters')).refine(
       (s) => s.length > 0,
       {
@@ -114,30 +126,24 @@ export const configSchema = z.object({
       },
     ),
   }),
-  remoteCompletion: z
-    .object({
-      syncInterval: duration.default(30_000),
-      startupDelay: duration.default(30_000),
-      /** How long a request stays answerable when the task has no timeout. */
-      tokenLifetime: duration.default(30 * 86_400_000),
-    })
-    .default({ syncInterval: 30_000, startupDelay: 30_000, tokenLifetime: 30 * 86_400_000 }),
-  metrics: z
-    .object({
-      /** Serve the SDK's Prometheus metrics on this host:port, e.g. 127.0.0.1:9464; off when unset. */
-      prometheus: z
-        .string()
-        .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
-        .optional(),
-    })
-    .default({}),
-  log: z
-    .object({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      mailDebug: bool.default(false),
-      file: z.string().optional(),
-    })
-    .default({ level: 'info', mailDebug: false }),
+  remoteCompletion: section({
+    syncInterval: duration.refine((ms) => ms >= 1000, 'expected at least 1s').default(30_000),
+    startupDelay: duration.default(30_000),
+    /** How long each request stays answerable when the task has no timeout. */
+    tokenLifetime: duration.refine((ms) => ms >= 60_000, 'expected at least 1m').default(30 * 86_400_000),
+  }).prefault({}),
+  metrics: section({
+    /** Serve the SDK's Prometheus metrics on this host:port, e.g. 127.0.0.1:9464; off when unset. */
+    prometheus: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+      .optional(),
+  }).prefault({}),
+  log: section({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    mailDebug: bool.default(false),
+    file: z.string().optional(),
+  }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

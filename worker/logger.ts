@@ -17,6 +17,9 @@ export const REDACTED_PATHS = [
   'config.smtp.password',
   'config.imap.password',
   'config.signature.secrets',
+  'apiKey',
+  '*.apiKey',
+  'config.temporal.apiKey',
 ];
 
 export interface LoggerOptions {

@@ -2,7 +2,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { createSmtpTransport } from '../activities/smtp';
-import { connectTemporal } from '../client/connect';
+import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
 import { watchInbox, type IdleWatcher } from './idle-watcher';
 import { ensureSearchAttributes } from './search-attributes';
@@ -55,7 +55,7 @@ export async function createWorker(
   const { client, connection: clientConnection } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
   await ensureSyncSchedule(client, config, log);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
   const bundle = options.workflowBundle ?? prebuiltBundle();
   const worker = await Worker.create({

@@ -24,7 +24,8 @@ function withChange(change: (raw: Record<string, Record<string, unknown>>) => vo
 }
 
 test('defaults fill what the file leaves out', () => {
-  const config = parseConfig(valid);
+  const config = parseConfig({ ...valid, temporal: undefined });
+  assert.equal(config.temporal.address, '127.0.0.1:7233');
   assert.equal(config.temporal.namespace, 'default');
   assert.equal(config.temporal.taskQueue, 'remote-completion');
   assert.equal(config.remoteCompletion.syncInterval, 30_000);
@@ -69,6 +70,10 @@ const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, s
     'whitelist.domains.0: expected a domain',
   ],
   ['bad level', (r) => (r.log = { level: 'loud' }), 'log.level:'],
+  ['typo in a key', (r) => (r.whitelist = { enable: true }), 'whitelist: unknown key(s) enable'],
+  ['unknown section', (r) => (r.imapp = {}), '(root): unknown key(s) imapp'],
+  ['zero interval', (r) => (r.remoteCompletion = { syncInterval: '0s' }), 'remoteCompletion.syncInterval: expected at least 1s'],
+  ['half a client certificate', (r) => (r.temporal!.clientCert = 'cert.pem'), 'temporal: set both clientCert and clientKey'],
 ];
 for (const [name, change, message] of errors) {
   test(`config error names the key: ${name}`, () => {
