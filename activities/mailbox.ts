@@ -158,7 +158,9 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
         }
         let result;
         try {
-          result = classifyMail(mail, { keys, whitelist: config.whitelist, ownAddresses, now: Date.now() });
+          // Expiry counts from when the server received the reply, not from when a sync read it.
+          const now = Math.min(Date.now(), mail.receivedAt);
+          result = classifyMail(mail, { keys, whitelist: config.whitelist, ownAddresses, now });
         } catch (err) {
           // One poison message must never fail every sync run: it is rejected and removed.
           messages.push(reject(head.uid, 'unparseable', `cannot classify: ${(err as Error).message}`, meta));

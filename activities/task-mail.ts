@@ -33,7 +33,7 @@ export interface RequestMail {
 }
 
 export interface ConfirmationMail {
-  recipients: Assignee[];
+  recipient: Assignee;
   taskId: string;
   title: string;
   result: TaskResult;
@@ -106,12 +106,14 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
         channel: result.channel,
         decidedAt: Date.parse(result.decidedAt),
       });
-      for (const recipient of confirmation.recipients) {
-        const messageId = stableMessageId(`${confirmation.taskId}\0confirmation\0${recipient.address}`, from);
-        await send(recipient, email, messageId);
-      }
+      const { recipient } = confirmation;
+      await send(
+        recipient,
+        email,
+        stableMessageId(`${confirmation.taskId}\0confirmation\0${recipient.address}`, from),
+      );
       log.info(
-        { taskId: confirmation.taskId, outcome: result.outcome, to: confirmation.recipients.length },
+        { taskId: confirmation.taskId, outcome: result.outcome, to: recipient.address },
         'confirmation sent',
       );
     },

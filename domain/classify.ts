@@ -47,7 +47,13 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   const automated = detectAutomatedMail(mail, ctx.ownAddresses);
   if (automated !== undefined) return { outcome: 'auto-reply', reason: automated };
   if (ctx.whitelist.enabled) {
-    const refused = whitelistViolation(mail, ctx.whitelist.domains);
+    // The completion mailbox is a recipient of every reply: its own domain need not be listed.
+    const own = new Set(ctx.ownAddresses.map((a) => a.toLowerCase()));
+    const others = (list: string[]) => list.filter((a) => !own.has(a));
+    const refused = whitelistViolation(
+      { ...mail, to: others(mail.to), cc: others(mail.cc) },
+      ctx.whitelist.domains,
+    );
     if (refused !== undefined) return { outcome: 'not-whitelisted', reason: refused };
   }
 

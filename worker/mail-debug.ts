@@ -1,16 +1,20 @@
 import { format } from 'node:util';
 import type { Logger } from 'pino';
+import { TOKEN_PATTERN } from '../domain/token';
 
 // AUTH exchanges carry base64 credentials: blank every argument after the mechanism or LOGIN user.
 const CREDENTIAL_COMMAND = /\b(AUTH\s+\S+|LOGIN|AUTHENTICATE\s+\S+)\s+.*$/i;
 const BASE64_LINE = /^[A-Za-z0-9+/]{8,}={0,2}$/;
 const SENSITIVE_KEY = /pass|secret|token|cred|^auth$/i;
 
-/** One protocol line with credentials removed; `fromClient` lines that are bare base64 are SASL responses. */
+/**
+ * One protocol line with credentials removed; `fromClient` lines that are bare base64 are SASL
+ * responses. Completion tokens in message text lose their MAC.
+ */
 export function redactProtocolLine(line: string, fromClient: boolean): string {
   if (CREDENTIAL_COMMAND.test(line)) return line.replace(CREDENTIAL_COMMAND, '$1 [redacted]');
   if (fromClient && BASE64_LINE.test(line.trim())) return '[redacted]';
-  return line;
+  return line.replace(TOKEN_PATTERN, (token) => `${token.slice(0, token.lastIndexOf('.'))}.[redacted]`);
 }
 
 type LogFn = (...args: unknown[]) => void;

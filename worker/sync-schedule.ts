@@ -54,12 +54,13 @@ export async function ensureSyncSchedule(
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
   const handle = client.schedule.getHandle(options.scheduleId);
+  // Keep what operators and earlier starts decided: a pause stays, and the first-run delay
+  // applied once, when the schedule was created.
   await handle.update((previous) => ({
     ...previous,
-    spec: options.spec,
+    spec: { ...options.spec, startAt: previous.spec.startAt },
     action: options.action,
     policies: options.policies,
-    state: { ...previous.state, paused: false },
   }));
   log.info(
     { scheduleId: options.scheduleId, every: config.remoteCompletion.syncInterval },

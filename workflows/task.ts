@@ -112,7 +112,7 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
         context: input.context,
         recipient: { address: assignee.address, name: assignee.name },
         requestKey: `${assignee.address}#${sequence}`,
-        issuedAt: createdAt,
+        issuedAt: Date.now(),
         expiresAt: deadline,
         reminder,
       });
@@ -134,7 +134,8 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
   const deliverAll = (assignees: AssigneeState[], reminder: boolean): Promise<void> =>
     Promise.all(assignees.map((a) => deliver(a, reminder))).then(() => {
       if (!state.result)
-        setStatus(state.assignees.some((a) => a.delivery === 'sent') ? 'waiting' : 'sending');
+        // Waiting even when no email went out: the API can still decide, and the state says why.
+        setStatus('waiting');
     });
 
   // Before the handlers: an update buffered with the start is delivered as soon as its handler exists.
@@ -249,12 +250,21 @@ async function confirm(state: TaskState): Promise<void> {
   const recipients = state.assignees
     .filter((a) => a.delivery === 'sent')
     .map(({ address, name }) => ({ address, name }));
-  if (recipients.length === 0 || !state.result) return;
-  try {
-    await sendConfirmation({ recipients, taskId: state.taskId, title: state.title, result: state.result });
-  } catch (err) {
-    log.warn('confirmation not delivered', { taskId: state.taskId, reason: failureMessage(err) });
-  }
+  const { result } = state;
+  if (!result) return;
+  // One activity per recipient: a refused address never holds back the others' confirmations.
+  await Promise.all(
+    recipients.map((recipient) =>
+      sendConfirmation({ recipient, taskId: state.taskId, title: state.title, result }).catch(
+        (err: unknown) =>
+          log.warn('confirmation not delivered', {
+            taskId: state.taskId,
+            to: recipient.address,
+            reason: failureMessage(err),
+          }),
+      ),
+    ),
+  );
 }
 
 function newAssignee(assignee: Assignee): AssigneeState {

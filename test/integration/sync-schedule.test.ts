@@ -26,10 +26,14 @@ test('the worker creates one sync schedule and reconciles it when the config cha
       'a run has a bounded time',
     );
 
+    const firstRunAt = description.spec.startAt!.getTime();
+    await client.schedule.getHandle(id).pause('operator pause');
     config.remoteCompletion.syncInterval = 10_000;
     await ensureSyncSchedule(client, config, log);
     description = await client.schedule.getHandle(id).describe();
     assert.equal(description.spec.intervals?.[0]?.every, 10_000, 'the interval follows the config');
+    assert.equal(description.state.paused, true, "an operator's pause survives a worker start");
+    assert.equal(description.spec.startAt!.getTime(), firstRunAt, 'the startup delay is not applied again');
     const matching = [];
     for await (const schedule of client.schedule.list())
       if (schedule.scheduleId === id) matching.push(schedule);

@@ -263,6 +263,20 @@ void test('whitelist: sender and every recipient domain must be listed, when ena
   assert.equal(classify(m, { whitelist: { enabled: false, domains: [] } }).outcome, 'decision');
 });
 
+void test('whitelist: the completion mailbox itself need not be in a listed domain', () => {
+  const m = mail({ subject: `[${C}]`, to: ['completion@mailhost.test', 'someone@mailhost.test'] });
+  const result = classify(m, {
+    whitelist: { enabled: true, domains: ['example.test'] },
+    ownAddresses: ['completion@mailhost.test'],
+  });
+  assert.equal(result.outcome, 'not-whitelisted', 'another address of that domain still counts');
+  const own = classify(mail({ subject: `[${C}]`, to: ['completion@mailhost.test'] }), {
+    whitelist: { enabled: true, domains: ['example.test'] },
+    ownAddresses: ['completion@mailhost.test'],
+  });
+  assert.equal(own.outcome, 'decision');
+});
+
 void test('automated mail is refused before anything else', () => {
   const m = mail({ subject: `[${C}]`, headers: { 'auto-submitted': 'auto-replied' }, cc: ['eve@evil.test'] });
   const result = classify(m, { whitelist: { enabled: true, domains: ['example.test'] } });
