@@ -52,9 +52,12 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
         error.kind === 'authentication' ? 'ImapAuthenticationFailed' : 'ImapUnavailable',
       );
     }
+    // Connecting and deleting do not report progress by themselves: keep the heartbeat going.
+    const beating = setInterval(() => heartbeat(), 5_000);
     try {
       return await work(client);
     } finally {
+      clearInterval(beating);
       await closeImap(client);
     }
   }
@@ -179,6 +182,7 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           uid: head.uid,
           decision: {
             workflowId: decision.workflowId,
+            runId: decision.runId,
             action: decision.action,
             sender: decision.sender,
             comment: decision.comment,

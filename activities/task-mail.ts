@@ -18,6 +18,8 @@ export interface TaskMailDeps {
 
 export interface RequestMail {
   workflowId: string;
+  /** The task's first execution run id: tokens and Message-IDs belong to this run only. */
+  runId: string;
   taskId: string;
   title: string;
   description?: string;
@@ -34,6 +36,7 @@ export interface RequestMail {
 
 export interface ConfirmationMail {
   recipient: Assignee;
+  runId: string;
   taskId: string;
   title: string;
   result: TaskResult;
@@ -70,8 +73,14 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
       const recipient = request.recipient.address.toLowerCase();
       const expiresAt = request.expiresAt ?? request.issuedAt + config.remoteCompletion.tokenLifetime;
       const token = (action: 'complete' | 'fail') =>
-        signToken({ workflowId: request.workflowId, action, recipient, expiresAt }, keys);
-      const messageId = stableMessageId(`${request.workflowId}\0request\0${request.requestKey}`, from);
+        signToken(
+          { workflowId: request.workflowId, runId: request.runId, action, recipient, expiresAt },
+          keys,
+        );
+      const messageId = stableMessageId(
+        `${request.workflowId}\0${request.runId}\0request\0${request.requestKey}`,
+        from,
+      );
       const email = renderRequestEmail({
         taskId: request.taskId,
         workflowId: request.workflowId,
@@ -110,7 +119,10 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
       await send(
         recipient,
         email,
-        stableMessageId(`${confirmation.taskId}\0confirmation\0${recipient.address}`, from),
+        stableMessageId(
+          `${confirmation.taskId}\0${confirmation.runId}\0confirmation\0${recipient.address}`,
+          from,
+        ),
       );
       log.info(
         { taskId: confirmation.taskId, outcome: result.outcome, to: recipient.address },

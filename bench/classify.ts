@@ -18,6 +18,7 @@ const bodies = readdirSync(corpus).map((f) => readFileSync(path.join(corpus, f),
 const token = signToken(
   {
     workflowId: 'remote-completion/bench',
+    runId: 'bench-run',
     action: 'complete',
     recipient: 'alice@example.test',
     expiresAt: Date.now() + 86_400_000,

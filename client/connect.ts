@@ -11,7 +11,10 @@ export function temporalConnectionOptions(temporal: Config['temporal']): {
 } {
   const clientCertPair =
     temporal.clientCert && temporal.clientKey
-      ? { crt: readFileSync(temporal.clientCert), key: readFileSync(temporal.clientKey) }
+      ? {
+          crt: readPem('temporal.clientCert', temporal.clientCert),
+          key: readPem('temporal.clientKey', temporal.clientKey),
+        }
       : undefined;
   const tls = clientCertPair ? { clientCertPair } : temporal.tls || temporal.apiKey ? true : undefined;
   return { address: temporal.address, tls, apiKey: temporal.apiKey };
@@ -21,9 +24,10 @@ export function temporalConnectionOptions(temporal: Config['temporal']): {
 export async function connectTemporal(
   temporal: Config['temporal'],
 ): Promise<{ client: Client; connection: Connection }> {
+  const options = temporalConnectionOptions(temporal);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ ...temporalConnectionOptions(temporal), connectTimeout: '5s' });
+    connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (err) {
     throw new ConfigError(
       `temporal.address: cannot reach Temporal at ${temporal.address}: ${firstLine(err)}`,
@@ -33,14 +37,28 @@ export async function connectTemporal(
     await connection.workflowService.describeNamespace({ namespace: temporal.namespace });
   } catch (err) {
     await connection.close();
-    const notFound = (err as { code?: number }).code === 5;
+    // gRPC status codes: 5 NOT_FOUND, 7 PERMISSION_DENIED, 16 UNAUTHENTICATED.
+    const code = (err as { code?: number }).code;
+    const credentials = temporal.apiKey ? 'temporal.apiKey' : 'temporal.clientCert/clientKey';
     throw new ConfigError(
-      notFound
+      code === 5
         ? `temporal.namespace: namespace "${temporal.namespace}" does not exist on ${temporal.address}`
-        : `temporal.address: Temporal at ${temporal.address} did not answer: ${firstLine(err)}`,
+        : code === 7 || code === 16
+          ? `${credentials}: Temporal at ${temporal.address} refused the credentials: ${firstLine(err)}`
+          : `temporal.address: Temporal at ${temporal.address} did not answer: ${firstLine(err)}`,
     );
   }
   return { client: new Client({ connection, namespace: temporal.namespace }), connection };
+}
+
+function readPem(key: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(
+      `${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`,
+    );
+  }
 }
 
 function firstLine(err: unknown): string {

@@ -147,7 +147,7 @@ export class RemoteCompletionClient {
     }
     if (filter.assignee !== undefined) {
       const [assignee] = parseOrThrow(filter.assignee);
-      clauses.push(`${ASSIGNEES.name} = '${assignee!.address}'`);
+      clauses.push(`${ASSIGNEES.name} = "${assignee!.address}"`);
     }
     const tasks: TaskSummary[] = [];
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
@@ -219,7 +219,10 @@ export class RemoteCompletionClient {
         throw new TaskInputError(`task ${taskId} is already closed (${status})`);
       }
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new TaskInputError(`task ${taskId}: ${err.cause?.message ?? err.message}`);
+        // The reason is the innermost cause, e.g. the whitelist refusal under "activity failed".
+        let cause: Error = err;
+        while (cause.cause instanceof Error) cause = cause.cause;
+        throw new TaskInputError(`task ${taskId}: ${cause.message}`);
       }
       throw err;
     }

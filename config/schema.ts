@@ -101,10 +101,17 @@ export const configSchema = section({
     password: z.string().min(1, 'expected the IMAP password'),
     ca: z.string().optional(),
     /** Move processed mail here instead of deleting it. */
-    auditFolder: z.string().min(1).optional(),
+    auditFolder: z
+      .string()
+      .min(1)
+      .refine((f) => f.toUpperCase() !== 'INBOX', 'must be another folder than INBOX')
+      .optional(),
     /** Messages larger than this are not downloaded (bytes). */
     maxMessageBytes: z
-      .preprocess(numeric, z.number().int().positive('expected a positive number of bytes'))
+      .preprocess(
+        numeric,
+        z.number().int().min(10_000, 'expected at least 10000 bytes (it counts bytes, not kilobytes)'),
+      )
       .default(1_000_000),
     /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
     idle: bool.default(true),
@@ -137,6 +144,7 @@ export const configSchema = section({
     prometheus: z
       .string()
       .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+      .refine((a) => Number(a.split(':')[1]) <= 65535, 'expected a port 1-65535')
       .optional(),
   }).prefault({}),
   log: section({

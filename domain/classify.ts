@@ -19,6 +19,7 @@ export type RejectCode =
 
 export interface Decision {
   workflowId: string;
+  runId: string;
   action: Action;
   sender: string;
   comment: string;
@@ -74,7 +75,7 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   const valid = checks.flatMap((check) => (check.ok ? [check.claims] : []));
   const claims = valid[0];
   if (claims === undefined) return rejected(checks.flatMap((check) => (check.ok ? [] : [check.reason]))[0]!);
-  if (valid.some((c) => c.workflowId !== claims.workflowId)) {
+  if (valid.some((c) => c.workflowId !== claims.workflowId || c.runId !== claims.runId)) {
     return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
   }
   const sender = mail.from?.address.toLowerCase();
@@ -89,6 +90,7 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
     reason: `${claims.action} by ${sender}, the token's recipient`,
     decision: {
       workflowId: claims.workflowId,
+      runId: claims.runId,
       action: claims.action,
       sender,
       comment: commentOf(own, ctx.maxCommentLength ?? 2000),

@@ -1,16 +1,19 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Completion tokens: `rc1.<keyId>.<action>.<expiry>.<workflowId>.<recipient>.<mac>`.
+ * Completion tokens: `rc1.<keyId>.<action>.<expiry>.<workflowId>.<runId>.<recipient>.<mac>`.
  *
- * The MAC is HMAC-SHA256 over version, key id, workflow id, action, recipient and expiry. The
- * workflow id and recipient travel inside the token (base64url) so a reply can be routed and its
- * sender compared without any lookup; they are not secret, only unforgeable.
+ * The MAC is HMAC-SHA256 over version, key id, action, expiry, workflow id, run id and recipient.
+ * The workflow id and recipient travel inside the token (base64url) so a reply can be routed and
+ * its sender compared without any lookup; they are not secret, only unforgeable. The run id ties
+ * the token to one run: a task id used again later does not accept the earlier run's replies.
  */
 export type Action = 'complete' | 'fail';
 
 export interface TokenClaims {
   workflowId: string;
+  /** The task workflow's first execution run id. */
+  runId: string;
   action: Action;
   /** Lower-case address the request was sent to. */
   recipient: string;
@@ -31,7 +34,7 @@ const VERSION = 'rc1';
 const ACTION_CODES: Record<Action, string> = { complete: 'c', fail: 'f' };
 /** Matches a token anywhere in text; mail clients keep it intact as it has no spaces or `=`. */
 export const TOKEN_PATTERN =
-  /\brc1\.[a-z0-9]{8}\.[cf]\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+  /\brc1\.[a-z0-9]{8}\.[cf]\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{1,100}\.[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
 
 /** Key ids are derived from the secret so the configuration stays a plain list of secrets. */
 export function keyring(secrets: readonly string[]): SigningKey[] {
@@ -51,6 +54,7 @@ export function signToken(claims: TokenClaims, keys: readonly SigningKey[]): str
     ACTION_CODES[claims.action],
     Math.floor(claims.expiresAt / 1000).toString(36),
     b64(claims.workflowId),
+    b64(claims.runId),
     b64(recipient),
   ];
   return `${parts.join('.')}.${mac(key.secret, parts)}`;
@@ -58,8 +62,9 @@ export function signToken(claims: TokenClaims, keys: readonly SigningKey[]): str
 
 export function verifyToken(token: string, keys: readonly SigningKey[], now: number): TokenCheck {
   const parts = token.trim().split('.');
-  if (parts.length !== 7 || parts[0] !== VERSION) return { ok: false, reason: 'malformed' };
-  const [, keyId, actionCode, expiry, workflowIdB64, recipientB64, givenMac] = parts as [
+  if (parts.length !== 8 || parts[0] !== VERSION) return { ok: false, reason: 'malformed' };
+  const [, keyId, actionCode, expiry, workflowIdB64, runIdB64, recipientB64, givenMac] = parts as [
+    string,
     string,
     string,
     string,
@@ -75,7 +80,7 @@ export function verifyToken(token: string, keys: readonly SigningKey[], now: num
   }
   const key = keys.find((k) => k.id === keyId);
   if (!key) return { ok: false, reason: 'unknown-key' };
-  const expected = Buffer.from(mac(key.secret, parts.slice(0, 6)), 'utf8');
+  const expected = Buffer.from(mac(key.secret, parts.slice(0, 7)), 'utf8');
   const given = Buffer.from(givenMac, 'utf8');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     return { ok: false, reason: 'bad-signature' };
@@ -86,6 +91,7 @@ export function verifyToken(token: string, keys: readonly SigningKey[], now: num
     keyId,
     claims: {
       workflowId: Buffer.from(workflowIdB64, 'base64url').toString('utf8'),
+      runId: Buffer.from(runIdB64, 'base64url').toString('utf8'),
       action,
       recipient: Buffer.from(recipientB64, 'base64url').toString('utf8'),
       expiresAt,

@@ -26,7 +26,16 @@ export function watchInbox(config: Config, log: Logger, onMail: () => Promise<vo
   };
 
   const session = async (): Promise<void> => {
-    client = await openImap(config.imap, { log, mailDebug: config.log.mailDebug, idle: true });
+    const connection = await openImap(config.imap, { log, mailDebug: config.log.mailDebug, idle: true });
+    client = connection;
+    try {
+      await watch(connection);
+    } finally {
+      await closeImap(connection);
+    }
+  };
+
+  const watch = async (client: ImapFlow): Promise<void> => {
     client.on('exists', (event: { count: number; prevCount: number }) => {
       if (event.count > event.prevCount) notify();
     });

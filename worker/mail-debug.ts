@@ -50,6 +50,8 @@ export function mailProtocolLogger(log: Logger): ProtocolLogger {
             : typeof fields.msg === 'string'
               ? fields.msg
               : '';
+      // The message itself (its tokens included) is not protocol: log its size only.
+      if (fields.tnx === 'message') return log[level](meta, `[message data: ${text.length} characters]`);
       const fromClient = fields.tnx === 'client' || fields.src === 'c';
       log[level](
         meta,

@@ -45,6 +45,8 @@ export interface TaskResult {
 /** A decision the mailbox sync read from a verified reply. */
 export interface EmailDecision {
   action: Action;
+  /** The run the answered request came from; another run of the same task id ignores it. */
+  runId: string;
   /** The verified sender, equal to the token's recipient. */
   sender: string;
   comment: string;

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -10,7 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { parseDuration } from '../domain/duration';
 import type * as taskActivities from '../activities/task-mail';
 import {
   decideUpdate,
@@ -56,10 +57,22 @@ const OUTCOME_OF: Record<Action, Outcome> = { complete: 'completed', fail: 'fail
 
 /** One task that waits for a person's decision, by email reply or through the API. */
 export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult> {
-  const { workflowId } = workflowInfo();
+  const { workflowId, firstExecutionRunId: runId } = workflowInfo();
   const createdAt = Date.now();
-  const timeoutMs = input.timeout === undefined ? undefined : msToNumber(input.timeout);
-  const reminderMs = input.reminderEvery === undefined ? undefined : msToNumber(input.reminderEvery);
+  // Child-workflow callers skip the client's checks: bad input fails the task, not its worker.
+  let timeoutMs: number | undefined;
+  let reminderMs: number | undefined;
+  try {
+    if (!input.title?.trim()) throw new Error('a task needs a title');
+    if (!input.assignees?.length) throw new Error('a task needs at least one assignee');
+    timeoutMs = durationMs('timeout', input.timeout);
+    reminderMs = durationMs('reminderEvery', input.reminderEvery);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid task input: ${(err as Error).message}`,
+      'InvalidTaskInput',
+    );
+  }
   const deadline = timeoutMs === undefined ? undefined : createdAt + timeoutMs;
   const state: TaskState = {
     taskId: input.taskId,
@@ -105,6 +118,7 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
     try {
       const { messageId } = await sendRequest({
         workflowId,
+        runId,
         taskId: input.taskId,
         title: input.title,
         description: input.description,
@@ -121,7 +135,8 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
       assignee.sentAt = iso(Date.now());
       if (reminder) assignee.remindersSent++;
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      // The task was cancelled while this send was under way: the main flow handles that.
+      if (isCancellation(err)) return;
       assignee.delivery = 'failed';
       assignee.deliveryError = failureMessage(err);
       log.warn('request not delivered', {
@@ -149,7 +164,10 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
     if (seenMessageIds.has(decision.messageId))
       return ignore(decision.action, sender, 'email', 'duplicate', decision.messageId);
     seenMessageIds.add(decision.messageId);
-    if (state.result) return ignore(decision.action, sender, 'email', 'task-closed', decision.messageId);
+    // A request from an earlier run of this task id: that task is closed.
+    if (state.result || decision.runId !== runId) {
+      return ignore(decision.action, sender, 'email', 'task-closed', decision.messageId);
+    }
     if (!state.assignees.some((a) => a.address === sender)) {
       return ignore(decision.action, sender, 'email', 'not-assigned', decision.messageId);
     }
@@ -213,10 +231,9 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
     },
   );
 
-  await checkAssignees(state.assignees.map((a) => a.address));
-  if (!state.result) void deliverAll(state.assignees, false);
-
   try {
+    await checkAssignees(state.assignees.map((a) => a.address));
+    if (!state.result) void deliverAll(state.assignees, false);
     while (!state.result) {
       const remaining = deadline === undefined ? undefined : deadline - Date.now();
       if (remaining !== undefined && remaining <= 0) {
@@ -238,15 +255,15 @@ export async function remoteCompletionTask(input: TaskInput): Promise<TaskResult
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(async () => {
       finish({ outcome: 'cancelled', decidedAt: iso(Date.now()) });
-      await confirm(state);
+      await confirm(state, runId);
     });
     throw err;
   }
-  await confirm(state);
+  await confirm(state, runId);
   return state.result!;
 }
 
-async function confirm(state: TaskState): Promise<void> {
+async function confirm(state: TaskState, runId: string): Promise<void> {
   const recipients = state.assignees
     .filter((a) => a.delivery === 'sent')
     .map(({ address, name }) => ({ address, name }));
@@ -255,7 +272,7 @@ async function confirm(state: TaskState): Promise<void> {
   // One activity per recipient: a refused address never holds back the others' confirmations.
   await Promise.all(
     recipients.map((recipient) =>
-      sendConfirmation({ recipient, taskId: state.taskId, title: state.title, result }).catch(
+      sendConfirmation({ recipient, runId, taskId: state.taskId, title: state.title, result }).catch(
         (err: unknown) =>
           log.warn('confirmation not delivered', {
             taskId: state.taskId,
@@ -265,6 +282,20 @@ async function confirm(state: TaskState): Promise<void> {
       ),
     ),
   );
+}
+
+function durationMs(name: string, value: TaskInput['timeout']): number | undefined {
+  if (value === undefined) return undefined;
+  let ms = value as number;
+  if (typeof value !== 'number') {
+    try {
+      ms = parseDuration(String(value));
+    } catch (err) {
+      throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (!(ms > 0)) throw new Error(`${name}: expected a positive duration, got ${JSON.stringify(value)}`);
+  return ms;
 }
 
 function newAssignee(assignee: Assignee): AssigneeState {

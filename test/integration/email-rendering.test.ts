@@ -35,7 +35,8 @@ const workflowId = 'remote-completion/T-2026-11';
 const recipient = 'alice@example.test';
 const completionAddress = 'completion@example.test';
 const messageId = '<request.T-2026-11.alice@example.test>';
-const token = (action: Action): string => signToken({ workflowId, action, recipient, expiresAt }, keys);
+const token = (action: Action): string =>
+  signToken({ workflowId, runId: 'run-1', action, recipient, expiresAt }, keys);
 
 const DESCRIPTION = [
   '**Release 2026.11** goes to production tonight. Before you approve, check that:',

@@ -8,6 +8,9 @@ import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
 import type { WorkerHandle } from '../../worker/run-worker';
 import { triggerSync } from '../../worker/sync-schedule';
 import { taskWorkflowId, type TaskState } from '../../workflows/definitions';
+import type { remoteCompletionTask } from '../../workflows/task';
+import type { Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   clearInbox,
   eventually,
@@ -35,8 +38,11 @@ const config = testConfig((c) => {
 const keys = keyring(config.signature.secrets);
 let worker: WorkerHandle;
 let tasks: RemoteCompletionClient;
-let syncNow: () => Promise<void>;
+let temporal: Client;
 let closeConnection: () => Promise<void>;
+const syncNow = () => triggerSync(temporal, config.temporal.taskQueue);
+const runIdOf = async (taskId: string) =>
+  (await temporal.workflow.getHandle(taskWorkflowId(taskId)).describe()).runId;
 
 before(async () => {
   await clearInbox(config, COMPLETION);
@@ -44,7 +50,7 @@ before(async () => {
   tasks = await taskClient(config);
   const { client, connection } = await connectTemporal(config.temporal);
   closeConnection = () => connection.close();
-  syncNow = () => triggerSync(client, config.temporal.taskQueue);
+  temporal = client;
 });
 after(async () => {
   await worker.shutdown();
@@ -216,10 +222,11 @@ describe('mailbox sync: mail that must not decide anything', () => {
     ],
     [
       'expired',
-      (_, taskId) => {
+      async (_, taskId) => {
         const token = signToken(
           {
             workflowId: taskWorkflowId(taskId),
+            runId: await runIdOf(taskId),
             action: 'complete',
             recipient: 'alice@example.test',
             expiresAt: Date.now() - 60_000,
@@ -316,6 +323,27 @@ describe('mailbox sync: mail that must not decide anything', () => {
     const runs = logLines(LOG, { msg: 'mailbox sync done' }).filter((l) => l.messages === 60);
     assert.equal(runs.length, 1, 'one run read all 60');
     assert.ok((runs[0]!.batches as number) >= 3, 'in several batches');
+  });
+
+  test('task-closed: a reply to an earlier run of a reused task id does not decide the new run', async () => {
+    const { taskId, requests } = await startTask('alice@example.test');
+    await tasks.fail(taskId, { by: 'api-user', comment: 'first run failed' });
+    await tasks.waitForResult(taskId, 10_000);
+    // A pipeline asks again under the same id (executeChild allows reusing a closed id).
+    await temporal.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
+      workflowId: taskWorkflowId(taskId),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ taskId, title: 'Second run', assignees: [{ address: 'alice@example.test' }] }],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+    const messageId = await deliver(
+      'alice@example.test',
+      replyFromLink(requests.get('alice@example.test')!.complete, 'old link\n'),
+    );
+    await expectOutcome('task-closed', messageId);
+    const state = await tasks.getState(taskId);
+    assert.equal(state.result, undefined, 'the second run is still open');
+    await tasks.cancel(taskId);
   });
 
   test('task-closed: a reply for a task decided through the API changes nothing', async () => {

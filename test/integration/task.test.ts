@@ -11,6 +11,7 @@ import { startWorker, taskClient, testConfig, testLogger, unique, waitForMail } 
 import { temporalCliPath } from '../helpers/temporal-cli';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import type { WorkerHandle } from '../../worker/run-worker';
+import type { remoteCompletionTask } from '../../workflows/task';
 
 const config = testConfig();
 const log = testLogger('task');
@@ -144,8 +145,10 @@ describe('task workflow against the real stack', () => {
     const { client, connection } = await connectTemporal(config.temporal);
     try {
       const handle = client.workflow.getHandle(taskWorkflowId(taskId));
+      const { runId } = await handle.describe();
       await handle.signal(emailDecisionSignal, {
         action: 'complete',
+        runId,
         sender: 'alice@example.test',
         comment: '',
         messageId: '<old@x>',
@@ -153,6 +156,7 @@ describe('task workflow against the real stack', () => {
       });
       await handle.signal(emailDecisionSignal, {
         action: 'fail',
+        runId,
         sender: 'Carol@Example.test',
         comment: 'no',
         messageId: '<new@x>',
@@ -160,6 +164,7 @@ describe('task workflow against the real stack', () => {
       });
       await handle.signal(emailDecisionSignal, {
         action: 'fail',
+        runId,
         sender: 'carol@example.test',
         comment: 'no',
         messageId: '<new@x>',
@@ -250,6 +255,47 @@ describe('task workflow against the real stack', () => {
     assert.equal(state.assignees[0]!.delivery, 'sent');
     const requests = await waitForMail(config, 'alice@example.test', forTask(taskId));
     assert.equal(requests.length, 1, 'the request was not sent again');
+  });
+
+  test('cancelling a task whose requests cannot be sent (SMTP down) ends it as cancelled', async () => {
+    const smtpDown = testConfig((c) => {
+      c.smtp.port = 1; // nothing listens: every send is retried
+      c.imap.idle = false;
+    });
+    const stuckWorker = await startWorker(smtpDown, log);
+    try {
+      const stuckTasks = await taskClient(smtpDown);
+      const taskId = unique('smtp-down');
+      await stuckTasks.start({ taskId, title: 'Never sent', assignees: 'alice@example.test' });
+      await new Promise((resolve) => setTimeout(resolve, 3000)); // a send attempt or two fail
+      assert.equal((await stuckTasks.getState(taskId)).assignees[0]!.delivery, 'pending');
+      await stuckTasks.cancel(taskId);
+      assert.equal((await stuckTasks.waitForResult(taskId, 15_000)).outcome, 'cancelled');
+      assert.equal((await stuckTasks.getState(taskId)).status, 'cancelled');
+    } finally {
+      await stuckWorker.shutdown();
+    }
+  });
+
+  test('a child-workflow caller with bad input gets a failed task, not a stuck one', async () => {
+    const { client, connection } = await connectTemporal(config.temporal);
+    try {
+      const taskId = unique('bad-input');
+      const handle = await client.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
+        workflowId: taskWorkflowId(taskId),
+        taskQueue: config.temporal.taskQueue,
+        args: [{ taskId, title: 'x', assignees: [{ address: 'alice@example.test' }], timeout: 'soon' }],
+      });
+      await assert.rejects(handle.result(), (err: Error) => {
+        assert.match(
+          String((err.cause as Error | undefined)?.message),
+          /invalid task input: timeout.*expected a duration/,
+        );
+        return true;
+      });
+    } finally {
+      await connection.close();
+    }
   });
 
   test('starting the same task id twice is refused', async () => {

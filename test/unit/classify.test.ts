@@ -14,10 +14,17 @@ import { findTokens, keyring, signToken, type Action, type TokenClaims } from '.
 
 const NOW = Date.UTC(2030, 0, 1);
 const WORKFLOW = 'remote-completion/T-1';
+const RUN = 'run-1';
 const keys = keyring(['current secret', 'previous secret']);
 
 function token(action: Action, claims: Partial<TokenClaims> = {}, signingKeys = keys): string {
-  const base = { workflowId: WORKFLOW, action, recipient: 'alice@example.test', expiresAt: NOW + 86_400_000 };
+  const base = {
+    workflowId: WORKFLOW,
+    runId: RUN,
+    action,
+    recipient: 'alice@example.test',
+    expiresAt: NOW + 86_400_000,
+  };
   return signToken({ ...base, ...claims }, signingKeys);
 }
 const C = token('complete');
@@ -95,6 +102,7 @@ void test('a button reply is a decision with the comment typed above the prompt'
   );
   assert.deepEqual(decision, {
     workflowId: WORKFLOW,
+    runId: RUN,
     action: 'complete',
     sender: 'alice@example.test',
     comment: 'Backup checked.\n\nGo ahead.',

@@ -72,8 +72,16 @@ const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, s
   ['bad level', (r) => (r.log = { level: 'loud' }), 'log.level:'],
   ['typo in a key', (r) => (r.whitelist = { enable: true }), 'whitelist: unknown key(s) enable'],
   ['unknown section', (r) => (r.imapp = {}), '(root): unknown key(s) imapp'],
-  ['zero interval', (r) => (r.remoteCompletion = { syncInterval: '0s' }), 'remoteCompletion.syncInterval: expected at least 1s'],
-  ['half a client certificate', (r) => (r.temporal!.clientCert = 'cert.pem'), 'temporal: set both clientCert and clientKey'],
+  [
+    'zero interval',
+    (r) => (r.remoteCompletion = { syncInterval: '0s' }),
+    'remoteCompletion.syncInterval: expected at least 1s',
+  ],
+  [
+    'half a client certificate',
+    (r) => (r.temporal!.clientCert = 'cert.pem'),
+    'temporal: set both clientCert and clientKey',
+  ],
 ];
 for (const [name, change, message] of errors) {
   test(`config error names the key: ${name}`, () => {

@@ -15,7 +15,13 @@ const keys = keyring(['test secret']);
 const expiresAt = Date.UTC(2030, 0, 2, 3, 4, 5);
 const token = (action: Action): string =>
   signToken(
-    { workflowId: 'remote-completion/T-1', action, recipient: 'alice@example.test', expiresAt },
+    {
+      workflowId: 'remote-completion/T-1',
+      runId: 'run-1',
+      action,
+      recipient: 'alice@example.test',
+      expiresAt,
+    },
     keys,
   );
 

@@ -5,6 +5,7 @@ import { findTokens, keyring, signToken, verifyToken, type TokenClaims } from '.
 const keys = keyring(['newest-secret-0123456789', 'older-secret-0123456789']);
 const claims: TokenClaims = {
   workflowId: 'remote-completion/deploy-42',
+  runId: '0195f3a2-6c1e-7b0e-9d41-5c2a8e7f1b33',
   action: 'complete',
   recipient: 'alice@example.test',
   expiresAt: Date.UTC(2030, 0, 1),
@@ -29,8 +30,9 @@ test('changing any field breaks the signature', () => {
     ['action', 2, 'f'],
     ['expiry', 3, (Number.parseInt(parts[3]!, 36) + 1).toString(36)],
     ['workflow id', 4, b64('remote-completion/deploy-43')],
-    ['recipient', 5, b64('mallory@example.test')],
-    ['mac', 6, `${parts[6]!.slice(0, -1)}${parts[6]!.endsWith('A') ? 'B' : 'A'}`],
+    ['run id', 5, b64('0195f3a2-6c1e-7b0e-9d41-5c2a8e7f1b34')],
+    ['recipient', 6, b64('mallory@example.test')],
+    ['mac', 7, `${parts[7]!.slice(0, -1)}${parts[7]!.endsWith('A') ? 'B' : 'A'}`],
   ];
   for (const [field, index, value] of tampered) {
     const copy = [...parts];
