@@ -32,11 +32,12 @@ const MIN_CONTRAST = 4.5;
 const keys = keyring(['a-test-secret-of-enough-length']);
 const expiresAt = Date.UTC(2030, 0, 31, 17, 0);
 const workflowId = 'remote-completion/T-2026-11';
+const runId = 'run-1';
 const recipient = 'alice@example.test';
 const completionAddress = 'completion@example.test';
 const messageId = '<request.T-2026-11.alice@example.test>';
 const token = (action: Action): string =>
-  signToken({ workflowId, runId: 'run-1', action, recipient, expiresAt }, keys);
+  signToken({ workflowId, runId, action, recipient, expiresAt }, keys);
 
 const DESCRIPTION = [
   '**Release 2026.11** goes to production tonight. Before you approve, check that:',
@@ -240,7 +241,11 @@ async function assertButtons(page: Page, input: RequestEmailInput, label: string
     assert.deepEqual(findTokens(`${mailto.subject}\n${mailto.body}`), [own], `${what}: only its own token`);
     const verified = verifyToken(own, keys, Date.now());
     assert.ok(verified.ok, `${what}: token verifies`);
-    assert.deepEqual(verified.claims, { workflowId, action, recipient, expiresAt }, `${what}: token claims`);
+    assert.deepEqual(
+      verified.claims,
+      { workflowId, runId, action, recipient, expiresAt },
+      `${what}: token claims`,
+    );
   }
   await assertReadable(page, 'a[href^="mailto:"]', `${label} buttons`);
 }

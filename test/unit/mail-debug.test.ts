@@ -12,9 +12,9 @@ test('credentials are removed from protocol lines', () => {
     ['250-AUTH PLAIN LOGIN', false, '250-AUTH PLAIN [redacted]'],
     ['MAIL FROM:<completion@example.test>', true, 'MAIL FROM:<completion@example.test>'],
     [
-      `Subject: Complete task [rc1.abcdef12.c.t1.YQ.YQ.${'M'.repeat(43)}]`,
+      `Subject: Complete task [rc1.abcdef12.c.t1.YQ.YQ.YQ.${'M'.repeat(43)}]`,
       true,
-      'Subject: Complete task [rc1.abcdef12.c.t1.YQ.YQ.[redacted]]',
+      'Subject: Complete task [rc1.abcdef12.c.t1.YQ.YQ.YQ.[redacted]]',
     ],
   ];
   for (const [line, fromClient, expected] of cases)
