@@ -133,12 +133,13 @@ describe('mailbox sync: the full loop by email', () => {
 
   test('fail with a comment', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
-    await deliver(
+    const messageId = await deliver(
       'alice@example.test',
       replyFromLink(requests.get('alice@example.test')!.fail, 'The backup is missing.\n'),
     );
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['failed', 'The backup is missing.']);
+    await expectOutcome('failed', messageId);
   });
 
   test('a team task is decided by the second assignee', async () => {
