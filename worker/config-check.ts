@@ -134,7 +134,9 @@ async function checkTemporal(
             message,
             `create it (temporal operator namespace create --namespace ${temporal.namespace}) or fix temporal.namespace`,
           )
-        : problem(name, message, 'check temporal.address and that the Temporal server runs'),
+        : message.startsWith('temporal.address')
+          ? problem(name, message, 'check temporal.address and that the Temporal server runs')
+          : problem(name, message, `check ${message.split(':')[0]}`),
     ];
   }
   try {

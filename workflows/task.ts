@@ -11,6 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { parseDuration } from '../domain/duration';
 import type * as taskActivities from '../activities/task-mail';
 import {
@@ -291,7 +292,12 @@ function durationMs(name: string, value: TaskInput['timeout']): number | undefin
     try {
       ms = parseDuration(String(value));
     } catch (err) {
-      throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
+      // Temporal's own duration strings ('2 days', '90 minutes') are welcome too.
+      try {
+        ms = msToNumber(value);
+      } catch {
+        throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
+      }
     }
   }
   if (!(ms > 0)) throw new Error(`${name}: expected a positive duration, got ${JSON.stringify(value)}`);
