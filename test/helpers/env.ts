@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import type { SendMailOptions } from 'nodemailer';
-import { sendAs as sendMailAs } from '../../demo/mail-client';
+import { mailtoLinks, replyFromLink, sendAs as sendMailAs } from '../../demo/mail-client';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../config/load';
@@ -185,4 +185,25 @@ export async function readMailbox(config: Config, address: string): Promise<Rece
   } finally {
     await imap.logout();
   }
+}
+
+/**
+ * Starts a task for alice and answers it as she would: opens her request, takes the Complete
+ * button and sends the reply with `comment` on top. Returns the task id.
+ */
+export async function startAndComplete(
+  config: Config,
+  tasks: RemoteCompletionClient,
+  title: string,
+  comment: string,
+  headers: Pick<SendMailOptions, 'messageId'> = {},
+): Promise<string> {
+  const taskId = unique('reply');
+  await tasks.start({ taskId, title, assignees: 'alice@example.test' });
+  const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
+  await sendAs(config, 'alice@example.test', {
+    ...replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, `${comment}\n`),
+    ...headers,
+  });
+  return taskId;
 }

@@ -5,22 +5,20 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { connectTemporal } from '../../client/connect';
-import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
 import { syncScheduleId, triggerSync } from '../../worker/sync-schedule';
 import {
-  scratchDir,
   clearInbox,
   eventually,
   inboxCount,
   logDir,
   logLines,
-  sendAs,
+  scratchDir,
+  startAndComplete,
   startWorker,
   taskClient,
   testConfig,
   testLogger,
   unique,
-  waitForMail,
 } from '../helpers/env';
 
 const COMPLETION = 'completion@example.test';
@@ -57,14 +55,8 @@ test('a worker killed between signal and delete: the reply is processed again ha
   const { client, connection } = await connectTemporal(config.temporal);
   const tasks = await taskClient(config);
   try {
-    const taskId = unique('crash');
-    await tasks.start({ taskId, title: 'Survive a crash', assignees: 'alice@example.test' });
-    const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
     const messageId = `<${unique('crash-reply')}@example.test>`;
-    await sendAs(config, 'alice@example.test', {
-      ...replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'ship it\n'),
-      messageId,
-    });
+    const taskId = await startAndComplete(config, tasks, 'Survive a crash', 'ship it', { messageId });
     await eventually('the reply in INBOX', async () => (await inboxCount(config, COMPLETION)) === 1);
 
     await triggerSync(client, config.temporal.taskQueue);

@@ -4,19 +4,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import type { Config } from '../../config/schema';
-import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
 import {
   clearInbox,
   eventually,
   logLines,
   stackDir,
-  sendAs,
+  startAndComplete,
   startWorker,
   taskClient,
   testConfig,
   testLogger,
-  unique,
-  waitForMail,
 } from '../helpers/env';
 
 const COMPLETION = 'completion@example.test';
@@ -24,14 +21,7 @@ const COMPLETION = 'completion@example.test';
 /** Starts a task for alice, replies with Complete, and returns ms from reply accepted to task closed. */
 async function replyToClose(config: Config): Promise<number> {
   const tasks = await taskClient(config);
-  const taskId = unique('push');
-  await tasks.start({ taskId, title: 'Fast lane', assignees: 'alice@example.test' });
-  const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
-  await sendAs(
-    config,
-    'alice@example.test',
-    replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'quick\n'),
-  );
+  const taskId = await startAndComplete(config, tasks, 'Fast lane', 'quick');
   const sent = Date.now();
   const result = await tasks.waitForResult(taskId, 30_000);
   assert.equal(result.outcome, 'completed');

@@ -5,20 +5,18 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { connectTemporal } from '../../client/connect';
-import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
 import { repoRoot } from '../../stack';
 import { triggerSync } from '../../worker/sync-schedule';
 import {
-  scratchDir,
   clearInbox,
   eventually,
   inboxCount,
-  sendAs,
+  scratchDir,
+  startAndComplete,
   startWorker,
   taskClient,
   testConfig,
   testLogger,
-  unique,
   waitForMail,
 } from '../helpers/env';
 
@@ -53,14 +51,7 @@ test('the built worker starts from the prebuilt bundle and drains on SIGTERM dur
     assert.doesNotMatch(output, /Workflow bundle created/, 'no webpack at start-up');
 
     const tasks = await taskClient(config);
-    const taskId = unique('drain');
-    await tasks.start({ taskId, title: 'Drain me', assignees: 'alice@example.test' });
-    const [request] = await waitForMail(config, 'alice@example.test', (m) => (m.text ?? '').includes(taskId));
-    await sendAs(
-      config,
-      'alice@example.test',
-      replyFromLink(mailtoLinks(request!.parsed.html || '')[0]!, 'before the restart\n'),
-    );
+    const taskId = await startAndComplete(config, tasks, 'Drain me', 'before the restart');
     await eventually(
       'the sync to start',
       () =>
