@@ -41,24 +41,27 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
   ];
 
   async function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {
-    let client;
-    try {
-      client = await openImap(imap, { log, mailDebug: config.log.mailDebug });
-    } catch (err) {
-      const error = err as ImapError;
-      log.error({ kind: error.kind }, error.message);
-      throw ApplicationFailure.retryable(
-        error.message,
-        error.kind === 'authentication' ? 'ImapAuthenticationFailed' : 'ImapUnavailable',
-      );
-    }
     // Connecting and deleting do not report progress by themselves: keep the heartbeat going.
     const beating = setInterval(() => heartbeat(), 5_000);
     try {
-      return await work(client);
+      let client;
+      try {
+        client = await openImap(imap, { log, mailDebug: config.log.mailDebug });
+      } catch (err) {
+        const error = err as ImapError;
+        log.error({ kind: error.kind }, error.message);
+        throw ApplicationFailure.retryable(
+          error.message,
+          error.kind === 'authentication' ? 'ImapAuthenticationFailed' : 'ImapUnavailable',
+        );
+      }
+      try {
+        return await work(client);
+      } finally {
+        await closeImap(client);
+      }
     } finally {
       clearInterval(beating);
-      await closeImap(client);
     }
   }
 
