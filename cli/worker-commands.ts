@@ -1,11 +1,10 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from '../config/load';
 import { checkMailServers } from '../worker/config-check';
 import type { Config } from '../config/schema';
-import { stackDown, stackStatus, stackUp } from '../stack';
+import { recordWorker, runningWorker, stackDown, stackStatus, stackUp } from '../stack';
 import { createWorker } from '../worker/run-worker';
 import {
   cliLogger,
@@ -17,29 +16,14 @@ import {
 } from './context';
 import { command } from './run-cli';
 
-const workerPidFile = (stackDir: string) => path.join(stackDir, 'worker.pid');
-
-/** The pid of a live worker started for this stack, if any. */
-export function runningWorkerPid(stackDir: string): number | undefined {
-  const file = workerPidFile(stackDir);
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    rmSync(file, { force: true });
-    return undefined;
-  }
-}
-
-async function runWorkerUntilStopped(config: Config, log: Logger, pidFile?: string): Promise<void> {
+/** Runs the worker until it stops; `stackDir` records it as that stack's worker meanwhile. */
+async function runWorkerUntilStopped(config: Config, log: Logger, stackDir?: string): Promise<void> {
   // A wrong mail host or password should stop the start, not surface later as retries in the log.
   const problem = (await checkMailServers(config, log)).find((r) => !r.ok);
   if (problem)
     throw new ConfigError(`${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`);
   const handle = await createWorker(config, log);
-  if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
+  const forget = stackDir ? recordWorker(stackDir) : undefined;
   try {
     log.info(
       { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },
@@ -48,7 +32,7 @@ async function runWorkerUntilStopped(config: Config, log: Logger, pidFile?: stri
     await handle.run();
     log.info('worker stopped');
   } finally {
-    if (pidFile) rmSync(pidFile, { force: true });
+    forget?.();
   }
 }
 
@@ -74,7 +58,7 @@ export function registerWorkerCommands(program: Command): void {
         }
         const dir = embeddedStackDir();
         const bootLog = cliLogger(undefined, 'stdout');
-        const running = runningWorkerPid(dir);
+        const running = await runningWorker(dir);
         if (running) {
           const status = await stackStatus({ dir, log: bootLog });
           process.stderr.write(
@@ -99,7 +83,7 @@ export function registerWorkerCommands(program: Command): void {
           },
           `local stack ${stack.reused ? 'reused' : 'started'}; Temporal UI at ${stack.temporal.uiUrl}`,
         );
-        await runWorkerUntilStopped(config, log, workerPidFile(dir));
+        await runWorkerUntilStopped(config, log, dir);
       }),
     );
 
@@ -127,8 +111,6 @@ export function registerWorkerCommands(program: Command): void {
     .action(
       command(async (opts: { dir: string }) => {
         const dir = path.resolve(opts.dir);
-        const worker = runningWorkerPid(dir);
-        if (worker) await stopProcess(worker);
         await stackDown({ dir, log: cliLogger(undefined) });
         process.stdout.write(`stopped local stack in ${dir}\n`);
       }),
@@ -139,7 +121,7 @@ export function registerWorkerCommands(program: Command): void {
       command(async (opts: { dir: string }) => {
         const dir = path.resolve(opts.dir);
         const status = await stackStatus({ dir, log: cliLogger(undefined) });
-        const worker = runningWorkerPid(dir);
+        const worker = await runningWorker(dir);
         const lines = status.services.map(
           (s) =>
             `  ${s.name.padEnd(10)} ${s.alive ? 'running' : 'stopped'}${s.pid ? ` pid ${s.pid}` : ''}${s.where ? `  ${s.where}` : ''}`,
@@ -150,18 +132,4 @@ export function registerWorkerCommands(program: Command): void {
         );
       }),
     );
-}
-
-async function stopProcess(pid: number): Promise<void> {
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  process.kill(pid, 'SIGKILL');
 }

@@ -6,11 +6,10 @@
 import { connectTemporal } from '../client/connect';
 import { RemoteCompletionClient } from '../client/task-client';
 import { loadConfig } from '../config/load';
-import { stackUp } from '../stack';
+import { runningWorker, stackUp } from '../stack';
 import { createLogger } from '../worker/logger';
 import { createWorker } from '../worker/run-worker';
 import { embeddedStackDir } from '../cli/context';
-import { runningWorkerPid } from '../cli/worker-commands';
 import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from './mail-client';
 
 const ALICE = 'alice@example.test';
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
   const config = loadConfig(stack.configFile);
   const alice = stack.accounts.find((a) => a.address === ALICE)!;
 
-  const external = runningWorkerPid(dir);
+  const external = await runningWorker(dir);
   const worker = external ? undefined : await createWorker(config, quiet);
   void worker?.run();
   say(

@@ -17,9 +17,11 @@ import {
   type StackState,
 } from './state';
 import { temporal, temporalAddress } from './temporal';
+import { stopWorker } from './worker';
 import { ensureCert, tlsFiles } from './tls';
 
 export type { StackAccount } from './state';
+export { recordWorker, runningWorker } from './worker';
 
 export interface StackOptions {
   /** Absolute data dir, e.g. <repo>/.stack/dev or <repo>/.stack/test. */
@@ -114,6 +116,7 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
 /** Stops the daemons this stack started and waits until they are gone; keeps data, ports and passwords. */
 export async function stackDown({ dir, log }: StackOptions): Promise<void> {
   if (!(await readState(dir))) return; // never started here
+  await stopWorker(dir);
   await withLock(dir, async () => {
     const state = (await readState(dir)) as StackState;
     await Promise.all(
