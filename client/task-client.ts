@@ -247,12 +247,7 @@ export class RemoteCompletionClient {
   }
 
   private validateAssignees(assignees: string | string[] | Assignee[]): Assignee[] {
-    const parsed =
-      Array.isArray(assignees) && typeof assignees[0] === 'object'
-        ? parseOrThrow(
-            (assignees as Assignee[]).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)),
-          )
-        : parseOrThrow(assignees as string | string[]);
+    const parsed = parseOrThrow(assignees);
     const problem = checkAssigneeAddresses(
       parsed.map((a) => a.address),
       this.whitelist,
@@ -266,7 +261,7 @@ export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
 }
 
-function parseOrThrow(list: string | readonly string[]): Assignee[] {
+function parseOrThrow(list: string | readonly (string | Assignee)[]): Assignee[] {
   try {
     return parseAssignees(list);
   } catch (err) {

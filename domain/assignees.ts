@@ -13,21 +13,34 @@ export function isEmailAddress(value: string): boolean {
 }
 
 /**
- * Parses `alice@example.test, Bob Smith <bob@other.test>` into assignees with lower-case
- * addresses; throws with the offending entry when one is not an address.
+ * Parses `alice@example.test, Bob Smith <bob@other.test>` (or assignee objects) into assignees
+ * with lower-case addresses, without duplicates; throws with the offending entry when one is not
+ * an address.
  */
-export function parseAssignees(list: string | readonly string[]): ParsedAssignee[] {
-  const entries = (typeof list === 'string' ? [list] : list).flatMap((item) => item.split(','));
+export function parseAssignees(list: string | readonly (string | ParsedAssignee)[]): ParsedAssignee[] {
+  const entries = (typeof list === 'string' ? [list] : list).flatMap((item) =>
+    typeof item === 'string'
+      ? item
+          .split(',')
+          .map(parseEntry)
+          .filter((a) => a !== undefined)
+      : [item],
+  );
   const assignees = new Map<string, ParsedAssignee>();
-  for (const raw of entries.map((e) => e.trim()).filter(Boolean)) {
-    const named = /^"?([^"<]*?)"?\s*<([^>]+)>$/.exec(raw);
-    const address = (named ? named[2]! : raw).trim().toLowerCase();
-    const name = named?.[1]?.trim() || undefined;
-    if (!isEmailAddress(address)) throw new Error(`not an email address: ${JSON.stringify(raw)}`);
-    if (!assignees.has(address)) assignees.set(address, { address, name });
+  for (const entry of entries) {
+    const address = entry.address.trim().toLowerCase();
+    if (!isEmailAddress(address)) throw new Error(`not an email address: ${JSON.stringify(entry.address)}`);
+    if (!assignees.has(address)) assignees.set(address, { address, name: entry.name?.trim() || undefined });
   }
   if (assignees.size === 0) throw new Error('at least one assignee is required');
   return [...assignees.values()];
+}
+
+function parseEntry(raw: string): ParsedAssignee | undefined {
+  const text = raw.trim();
+  if (!text) return undefined;
+  const named = /^"?([^"<]*?)"?\s*<([^>]+)>$/.exec(text);
+  return named ? { address: named[2]!, name: named[1] } : { address: text };
 }
 
 /** Why these addresses cannot be assignees, or undefined when they can. */
