@@ -49,10 +49,7 @@ export async function openImap(
   return client;
 }
 
-export function describeImapError(
-  err: unknown,
-  imap: Pick<Config['imap'], 'host' | 'port' | 'user'>,
-): ImapError {
+function describeImapError(err: unknown, imap: Pick<Config['imap'], 'host' | 'port' | 'user'>): ImapError {
   const where = `${imap.host}:${imap.port}`;
   const e = err as {
     authenticationFailed?: boolean;

@@ -8,7 +8,7 @@ interface CheckOptions extends GlobalOptions {
   json?: boolean;
 }
 
-export function formatCheck({ name, ok, warning, detail, fix }: CheckResult): string {
+function formatCheck({ name, ok, warning, detail, fix }: CheckResult): string {
   const status = !ok ? 'problem' : warning ? 'warning' : 'ok';
   return `${status.padEnd(8)} ${name.padEnd(9)} ${detail}${fix ? `; fix: ${fix}` : ''}`;
 }

@@ -27,7 +27,7 @@ function print(options: OutputOptions, value: unknown, text: () => string): void
   process.stdout.write(`${options.json ? JSON.stringify(value, null, 2) : text()}\n`);
 }
 
-export function formatResult(result: TaskResult): string {
+function formatResult(result: TaskResult): string {
   const by = result.decidedBy ? ` by ${result.decidedBy}` : '';
   const via = result.channel ? ` via ${result.channel}` : '';
   const comment = result.comment ? `\ncomment: ${result.comment}` : '';

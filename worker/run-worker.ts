@@ -16,7 +16,7 @@ let runtimeInstalled = false;
  * Routes the SDK's logs into pino and, when configured, serves its Prometheus metrics; allowed
  * once per process, before any connection.
  */
-export function installRuntime(log: Logger, prometheus?: string): void {
+function installRuntime(log: Logger, prometheus?: string): void {
   if (runtimeInstalled) return;
   Runtime.install({
     logger: new PinoTemporalLogger(log.child({ module: 'temporal' })),

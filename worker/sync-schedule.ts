@@ -12,7 +12,7 @@ import type { mailboxSync } from '../workflows/mailbox-sync';
 /** One schedule per task queue, so the production deployment has exactly one. */
 export const syncScheduleId = (taskQueue: string): string => `remote-completion-mailbox-sync/${taskQueue}`;
 
-export function syncScheduleOptions(config: Config, now = Date.now()): ScheduleOptions {
+function syncScheduleOptions(config: Config, now = Date.now()): ScheduleOptions {
   const { syncInterval, startupDelay } = config.remoteCompletion;
   const id = syncScheduleId(config.temporal.taskQueue);
   return {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
@@ -7,7 +7,10 @@ import type { SendMailOptions } from 'nodemailer';
 import { mailtoLinks, replyFromLink, sendAs as sendMailAs } from '../../demo/mail-client';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
+import type { Client } from '@temporalio/client';
+import { stringify } from 'yaml';
 import { loadConfig } from '../../config/load';
+import { syncScheduleId } from '../../worker/sync-schedule';
 import type { Config } from '../../config/schema';
 import { connectTemporal } from '../../client/connect';
 import { RemoteCompletionClient } from '../../client/task-client';
@@ -30,6 +33,9 @@ const accounts: StackAccount[] = (
   JSON.parse(readFileSync(path.join(stackDir, 'stack.json'), 'utf8')) as { accounts: StackAccount[] }
 ).accounts;
 
+/** The completion mailbox every test config reads. */
+export const COMPLETION = 'completion@example.test';
+
 export function account(address: string): StackAccount {
   const found = accounts.find((a) => a.address === address);
   if (!found) throw new Error(`no test account ${address}`);
@@ -45,6 +51,28 @@ export function testConfig(overrides: (config: Config) => void = () => {}): Conf
   config.log.level = 'debug';
   overrides(config);
   return config;
+}
+
+/** Scheduled syncs an hour away, IDLE off: a sync runs when the test triggers one. */
+export function triggeredSyncsOnly(config: Config): void {
+  config.remoteCompletion.syncInterval = 3_600_000;
+  config.remoteCompletion.startupDelay = 3_600_000;
+  config.imap.idle = false;
+}
+
+/** Writes a config for a worker or CLI process of its own; returns the file (0600, not a log). */
+export function writeConfigFile(config: Config): string {
+  const file = path.join(scratchDir, `${unique('config')}.yaml`);
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+  return file;
+}
+
+/** Terminates the sync runs under way for this config's schedule, as an operator would. */
+export async function endRunningSyncs(client: Client, config: Config, reason: string): Promise<void> {
+  const schedule = await client.schedule.getHandle(syncScheduleId(config.temporal.taskQueue)).describe();
+  for (const { workflow } of schedule.info.runningActions) {
+    await client.workflow.getHandle(workflow.workflowId, workflow.firstExecutionRunId).terminate(reason);
+  }
 }
 
 export function testLogger(name: string): Logger {

@@ -1,29 +1,26 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
 import { repoRoot } from '../../stack';
 import type { WorkerHandle } from '../../worker/run-worker';
 import {
   eventually,
-  scratchDir,
   startWorker,
   testConfig,
   testLogger,
   unique,
   waitForMail,
+  writeConfigFile,
 } from '../helpers/env';
 
 const config = testConfig((c) => {
   c.imap.idle = false;
 });
-const configFile = path.join(scratchDir, `${unique('cli')}.yaml`);
+const configFile = writeConfigFile(config);
 let worker: WorkerHandle;
 
 before(async () => {
-  writeFileSync(configFile, stringify(config), { mode: 0o600 });
   worker = await startWorker(config, testLogger('cli'));
 });
 after(() => worker.shutdown());

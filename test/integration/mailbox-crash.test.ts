@@ -1,37 +1,32 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { stringify } from 'yaml';
 import { connectTemporal } from '../../client/connect';
-import { syncScheduleId, triggerSync } from '../../worker/sync-schedule';
+import { triggerSync } from '../../worker/sync-schedule';
 import {
   clearInbox,
+  COMPLETION,
+  endRunningSyncs,
   eventually,
   inboxCount,
   logDir,
   logLines,
-  scratchDir,
   startAndComplete,
   startWorker,
   taskClient,
   testConfig,
   testLogger,
+  triggeredSyncsOnly,
   unique,
+  writeConfigFile,
 } from '../helpers/env';
 
-const COMPLETION = 'completion@example.test';
-const config = testConfig((c) => {
-  c.remoteCompletion.syncInterval = 3_600_000;
-  c.remoteCompletion.startupDelay = 3_600_000;
-  c.imap.idle = false;
-});
+const config = testConfig(triggeredSyncsOnly);
 
 test('a worker killed between signal and delete: the reply is processed again harmlessly, decided once', async () => {
   await clearInbox(config, COMPLETION);
-  const configFile = path.join(scratchDir, 'crash-config.yaml');
-  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  const configFile = writeConfigFile(config);
   const child = spawn(
     process.execPath,
     [
@@ -66,12 +61,7 @@ test('a worker killed between signal and delete: the reply is processed again ha
     const worker = await startWorker(config, testLogger('mailbox-crash'));
     try {
       // The dead worker's sync run waits for its activity to time out; end it as an operator would.
-      const schedule = await client.schedule.getHandle(syncScheduleId(config.temporal.taskQueue)).describe();
-      for (const action of schedule.info.runningActions) {
-        await client.workflow
-          .getHandle(action.workflow.workflowId, action.workflow.firstExecutionRunId)
-          .terminate('worker crashed');
-      }
+      await endRunningSyncs(client, config, 'worker crashed');
       await triggerSync(client, config.temporal.taskQueue);
       await eventually('INBOX to be empty', async () => (await inboxCount(config, COMPLETION)) === 0, 30_000);
       // The decision is in the task's history; its confirmation email may wait for the dead

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import type { Config } from '../../config/schema';
 import {
   clearInbox,
+  COMPLETION,
   eventually,
   logLines,
   stackDir,
@@ -14,9 +15,8 @@ import {
   taskClient,
   testConfig,
   testLogger,
+  triggeredSyncsOnly,
 } from '../helpers/env';
-
-const COMPLETION = 'completion@example.test';
 
 /** Starts a task for alice, replies with Complete, and returns ms from reply accepted to task closed. */
 async function replyToClose(config: Config): Promise<number> {
@@ -31,8 +31,7 @@ async function replyToClose(config: Config): Promise<number> {
 describe('mail lands, task closes', () => {
   test('with IMAP IDLE on, a reply closes its task within 2 s (polling is an hour away), also after the server drops IDLE', async () => {
     const config = testConfig((c) => {
-      c.remoteCompletion.syncInterval = 3_600_000;
-      c.remoteCompletion.startupDelay = 3_600_000;
+      triggeredSyncsOnly(c);
       c.imap.idle = true;
     });
     await clearInbox(config, COMPLETION);

@@ -13,6 +13,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   clearInbox,
+  COMPLETION,
   eventually,
   inboxCount,
   logLines,
@@ -21,17 +22,15 @@ import {
   taskClient,
   testConfig,
   testLogger,
+  triggeredSyncsOnly,
   unique,
   waitForMail,
 } from '../helpers/env';
 
-const COMPLETION = 'completion@example.test';
 const LOG = 'mailbox-sync';
 // Syncs run only when a test triggers them; whitelisting on, so bob@other.test is refused.
 const config = testConfig((c) => {
-  c.remoteCompletion.syncInterval = 3_600_000;
-  c.remoteCompletion.startupDelay = 3_600_000;
-  c.imap.idle = false;
+  triggeredSyncsOnly(c);
   c.imap.maxMessageBytes = 200_000;
   c.whitelist = { enabled: true, domains: ['example.test'] };
 });

@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { connectTemporal } from '../../client/connect';
 import { ensureSyncSchedule, syncScheduleId, triggerSync } from '../../worker/sync-schedule';
-import { account, eventually, logLines, startWorker, testConfig, testLogger } from '../helpers/env';
+import {
+  account,
+  endRunningSyncs,
+  eventually,
+  logLines,
+  startWorker,
+  testConfig,
+  testLogger,
+} from '../helpers/env';
 
 test('the worker creates one sync schedule and reconciles it when the config changes', async () => {
   const config = testConfig((c) => {
@@ -65,10 +73,7 @@ test('a wrong IMAP password is reported as such, without the password', async ()
     assert.doesNotMatch(JSON.stringify(line), /definitely-not-the-password/);
     assert.ok(!JSON.stringify(line).includes(account('completion@example.test').password));
   } finally {
-    const running = await client.schedule.getHandle(syncScheduleId(config.temporal.taskQueue)).describe();
-    for (const action of running.info.runningActions) {
-      await client.workflow.getHandle(action.workflow.workflowId).terminate('test over');
-    }
+    await endRunningSyncs(client, config, 'test over');
     await worker.shutdown();
     await connection.close();
   }

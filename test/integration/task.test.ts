@@ -5,7 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import type { ParsedMail } from 'mailparser';
 import { parseMailto } from '../../domain/mailto';
 import { keyring, verifyToken, findTokens } from '../../domain/token';
-import { emailDecisionSignal, stateQuery, taskWorkflowId, type TaskState } from '../../workflows/definitions';
+import {
+  emailDecisionSignal,
+  stateQuery,
+  taskWorkflowId,
+  type Action,
+  type TaskState,
+} from '../../workflows/definitions';
 import { connectTemporal } from '../../client/connect';
 import { startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
 import { temporalCliPath } from '../helpers/temporal-cli';
@@ -146,30 +152,19 @@ describe('task workflow against the real stack', () => {
     try {
       const handle = client.workflow.getHandle(taskWorkflowId(taskId));
       const { runId } = await handle.describe();
-      await handle.signal(emailDecisionSignal, {
-        action: 'complete',
-        runId,
-        sender: 'alice@example.test',
-        comment: '',
-        messageId: '<old@x>',
-        receivedAt: new Date().toISOString(),
-      });
-      await handle.signal(emailDecisionSignal, {
-        action: 'fail',
-        runId,
-        sender: 'Carol@Example.test',
-        comment: 'no',
-        messageId: '<new@x>',
-        receivedAt: new Date().toISOString(),
-      });
-      await handle.signal(emailDecisionSignal, {
-        action: 'fail',
-        runId,
-        sender: 'carol@example.test',
-        comment: 'no',
-        messageId: '<new@x>',
-        receivedAt: new Date().toISOString(),
-      });
+      // What the mailbox sync would send for a verified reply.
+      const reply = (action: Action, sender: string, messageId: string) =>
+        handle.signal(emailDecisionSignal, {
+          action,
+          runId,
+          sender,
+          comment: 'no',
+          messageId,
+          receivedAt: new Date().toISOString(),
+        });
+      await reply('complete', 'alice@example.test', '<old@x>');
+      await reply('fail', 'Carol@Example.test', '<new@x>');
+      await reply('fail', 'carol@example.test', '<new@x>');
       const result = await tasks.waitForResult(taskId, 10_000);
       assert.deepEqual(
         [result.outcome, result.decidedBy, result.channel],

@@ -1,26 +1,23 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { stringify } from 'yaml';
 import { connectTemporal } from '../../client/connect';
 import { repoRoot } from '../../stack';
 import { triggerSync } from '../../worker/sync-schedule';
 import {
   clearInbox,
+  COMPLETION,
   eventually,
   inboxCount,
-  scratchDir,
   startAndComplete,
   startWorker,
   taskClient,
   testConfig,
   testLogger,
+  triggeredSyncsOnly,
   waitForMail,
+  writeConfigFile,
 } from '../helpers/env';
-
-const COMPLETION = 'completion@example.test';
 
 test('the built worker starts from the prebuilt bundle and drains on SIGTERM during a sync', async () => {
   const root = repoRoot();
@@ -29,14 +26,12 @@ test('the built worker starts from the prebuilt bundle and drains on SIGTERM dur
   assert.match(build.stdout, /dist\/workflow-bundle\.js/);
 
   const config = testConfig((c) => {
-    c.remoteCompletion.syncInterval = 3_600_000;
-    c.remoteCompletion.startupDelay = 3_600_000;
+    triggeredSyncsOnly(c);
     c.imap.idle = true;
     c.log.level = 'debug';
   });
   await clearInbox(config, COMPLETION);
-  const configFile = path.join(scratchDir, 'worker-process-config.yaml');
-  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  const configFile = writeConfigFile(config);
   const child = spawn(process.execPath, ['bin/remote-completion.js', 'worker', '--config', configFile], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production' },
