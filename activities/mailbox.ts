@@ -7,7 +7,7 @@ import { classifyMail, type RejectCode } from '../domain/classify';
 import { toInboundMail } from '../domain/inbound-mail';
 import type { SigningKey } from '../domain/token';
 import type { EmailDecision } from '../workflows/definitions';
-import { closeImap, ImapError, openImap } from './imap';
+import { closeImap, ImapError, openImap } from '../mail/imap';
 
 export interface MailboxDeps {
   config: Config;

@@ -7,7 +7,7 @@ import { renderConfirmationEmail, renderRequestEmail, type RenderedEmail } from 
 import { signToken, type SigningKey } from '../domain/token';
 import { checkAssigneeAddresses } from '../domain/assignees';
 import type { Assignee, TaskResult } from '../workflows/definitions';
-import { isPermanentRejection } from './smtp';
+import { isPermanentRejection } from '../mail/smtp';
 
 export interface TaskMailDeps {
   config: Config;

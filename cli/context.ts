@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CONFIG_ENV, ConfigError, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { createLogger } from '../worker/logger';
-import { repoRoot } from '../stack';
+import { repoRoot } from '../dev/stack';
 import { showStackTraces } from './run-cli';
 
 export interface GlobalOptions {

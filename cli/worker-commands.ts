@@ -2,9 +2,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from '../config/load';
-import { checkMailServers } from '../worker/config-check';
+import { checkMailServers } from './config-check';
 import type { Config } from '../config/schema';
-import { recordWorker, runningWorker, stackDown, stackStatus, stackUp } from '../stack';
+import { recordWorker, runningWorker, stackDown, stackStatus, stackUp } from '../dev/stack';
 import { createWorker } from '../worker/run-worker';
 import {
   cliLogger,

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, stackDown, stackUp } from '../stack';
+import { repoRoot, stackDown, stackUp } from '../dev/stack';
 import { createLogger } from '../worker/logger';
 import { bundleWorkflows } from '../worker/workflow-bundle';
 import { findSecretsInLogs } from './support/secrets-in-logs';

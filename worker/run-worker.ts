@@ -1,7 +1,7 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { createSmtpTransport } from '../activities/smtp';
+import { createSmtpTransport } from '../mail/smtp';
 import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
 import { watchInbox, type IdleWatcher } from './idle-watcher';

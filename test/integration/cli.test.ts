@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot } from '../../stack';
+import { repoRoot } from '../../dev/stack';
 import type { WorkerHandle } from '../../worker/run-worker';
 import {
   eventually,

@@ -4,7 +4,7 @@ import type { SendMailOptions } from 'nodemailer';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import { connectTemporal } from '../../client/connect';
 import { keyring, signToken } from '../../domain/token';
-import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
+import { mailtoLinks, replyFromLink } from '../../dev/mail-client';
 import type { WorkerHandle } from '../../worker/run-worker';
 import { triggerSync } from '../../worker/sync-schedule';
 import { taskWorkflowId, type TaskState } from '../../workflows/definitions';

@@ -9,7 +9,7 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { loadConfig } from '../../config/load';
-import { repoRoot, stackDown, stackStatus, stackUp, type StackInfo } from '../../stack';
+import { repoRoot, stackDown, stackStatus, stackUp, type StackInfo } from '../../dev/stack';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 const dir = path.join(repoRoot(), '.stack', `it-stack-${process.pid}`);

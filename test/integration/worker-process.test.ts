@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { connectTemporal } from '../../client/connect';
-import { repoRoot } from '../../stack';
+import { repoRoot } from '../../dev/stack';
 import { triggerSync } from '../../worker/sync-schedule';
 import {
   clearInbox,

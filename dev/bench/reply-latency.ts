@@ -5,15 +5,15 @@
  * Run: node --import tsx bench/reply-latency.ts [replies per mode, default 5]
  */
 import path from 'node:path';
-import { loadConfig } from '../config/load';
-import type { Config } from '../config/schema';
-import { connectTemporal } from '../client/connect';
-import { RemoteCompletionClient } from '../client/task-client';
+import { loadConfig } from '../../config/load';
+import type { Config } from '../../config/schema';
+import { connectTemporal } from '../../client/connect';
+import { RemoteCompletionClient } from '../../client/task-client';
 import { repoRoot, stackDown, stackUp, type StackAccount } from '../stack';
-import { createLogger } from '../worker/logger';
-import { createWorker } from '../worker/run-worker';
-import { syncScheduleId } from '../worker/sync-schedule';
-import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from '../demo/mail-client';
+import { createLogger } from '../../worker/logger';
+import { createWorker } from '../../worker/run-worker';
+import { syncScheduleId } from '../../worker/sync-schedule';
+import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from '../mail-client';
 
 const log = createLogger({ level: 'warn', stream: 'stderr' });
 

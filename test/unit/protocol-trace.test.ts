@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redactProtocolLine } from '../../worker/mail-debug';
+import { redactProtocolLine } from '../../mail/protocol-trace';
 
 test('credentials are removed from protocol lines', () => {
   const cases: [string, boolean, string][] = [

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ensureTemporalCli } from './packages';
 import { spawnDetached } from './processes';
 import type { Service } from './service';

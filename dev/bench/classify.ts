@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { classifyMail } from '../domain/classify';
-import { toInboundMail } from '../domain/inbound-mail';
-import { keyring, signToken } from '../domain/token';
+import { classifyMail } from '../../domain/classify';
+import { toInboundMail } from '../../domain/inbound-mail';
+import { keyring, signToken } from '../../domain/token';
 
 const keys = keyring(['bench-secret-0123456789abcdef']);
 const corpus = path.join(__dirname, '..', 'test', 'fixtures', 'reply-trimming', 'emails');

@@ -1,6 +1,6 @@
 import { executeChild } from '@temporalio/workflow';
-import { taskWorkflowId, type Assignee, type TaskResult } from './definitions';
-import { remoteCompletionTask } from './task';
+import { taskWorkflowId, type Assignee, type TaskResult } from '../../workflows/definitions';
+import { remoteCompletionTask } from '../../workflows/task';
 
 export interface ReleaseInput {
   release: string;

@@ -3,14 +3,14 @@
  * alice, reads her request over IMAP, takes the Complete link, sends that reply over SMTP as alice
  * with a comment, and waits for the task to close.
  */
-import { connectTemporal } from '../client/connect';
-import { RemoteCompletionClient } from '../client/task-client';
-import { loadConfig } from '../config/load';
+import { connectTemporal } from '../../client/connect';
+import { RemoteCompletionClient } from '../../client/task-client';
+import { loadConfig } from '../../config/load';
 import { runningWorker, stackUp } from '../stack';
-import { createLogger } from '../worker/logger';
-import { createWorker } from '../worker/run-worker';
-import { embeddedStackDir } from '../cli/context';
-import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from './mail-client';
+import { createLogger } from '../../worker/logger';
+import { createWorker } from '../../worker/run-worker';
+import { embeddedStackDir } from '../../cli/context';
+import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from '../mail-client';
 
 const ALICE = 'alice@example.test';
 const started = Date.now();

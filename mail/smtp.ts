@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { mailProtocolLogger } from '../worker/mail-debug';
+import { mailProtocolLogger } from './protocol-trace';
 
 export interface SmtpTransportOptions {
   mailDebug?: boolean;

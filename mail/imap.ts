@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { mailProtocolLogger } from '../worker/mail-debug';
+import { mailProtocolLogger } from './protocol-trace';
 
 /** An IMAP failure explained for the person who must fix it; `authentication` for a wrong login. */
 export class ImapError extends Error {

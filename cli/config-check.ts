@@ -2,13 +2,13 @@ import { accessSync, constants } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { connectTemporal } from '../client/connect';
 import type { Config } from '../config/schema';
-import { closeImap, ImapError, openImap } from '../activities/imap';
-import { createSmtpTransport } from '../activities/smtp';
+import { closeImap, ImapError, openImap } from '../mail/imap';
+import { createSmtpTransport } from '../mail/smtp';
 import {
   createSearchAttributeCommand,
   ensureSearchAttributes,
   missingSearchAttributes,
-} from './search-attributes';
+} from '../worker/search-attributes';
 
 /** One line of `remote-completion check`: a problem when `ok` is false; a warning never fails. */
 export interface CheckResult {
