@@ -36,6 +36,8 @@ export interface WorkerHandle {
 export interface CreateWorkerOptions {
   /** A prebuilt bundle (tests); default: `npm run build`'s, else the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The workflows to bundle at start when there is no bundle; default: the product's (`workflows/`). */
+  workflowsPath?: string;
   /** Replaces or wraps activities (fault-injection tests). */
   wrapActivities?: (activities: Activities) => Activities;
 }
@@ -62,7 +64,9 @@ export async function createWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(bundle
+      ? { workflowBundle: bundle }
+      : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
     activities: (options.wrapActivities ?? ((a) => a))(createActivities({ config, transport, log })),
     shutdownGraceTime: '10s',
   });

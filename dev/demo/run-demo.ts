@@ -6,10 +6,9 @@
 import { connectTemporal } from '../../client/connect';
 import { RemoteCompletionClient } from '../../client/task-client';
 import { loadConfig } from '../../config/load';
-import { runningWorker, stackUp } from '../stack';
+import { embeddedStackDir, runningWorker, stackUp } from '../stack';
 import { createLogger } from '../../worker/logger';
 import { createWorker } from '../../worker/run-worker';
-import { embeddedStackDir } from '../../cli/context';
 import { fetchRequest, mailtoLinks, replyFromLink, sendAs } from '../mail-client';
 
 const ALICE = 'alice@example.test';

@@ -59,6 +59,9 @@ export function repoRoot(): string {
   }
 }
 
+/** The embedded stack that `npm start`, `npm run stack` and `npm run demo` use. */
+export const embeddedStackDir = (): string => path.join(repoRoot(), '.stack', 'dev');
+
 /**
  * Starts Temporal, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
  * already run and answer; restarts only the others. Rewrites <dir>/config.yaml every time.
