@@ -6,6 +6,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -52,6 +53,9 @@ const { sendConfirmation, checkAssignees } = proxyActivities<TaskActivities>({
   },
 });
 
+/** Patch: search attributes are upserted only when they change (histories before it upsert each round). */
+const PUBLISH_CHANGES_ONLY = 'publish-changes-only';
+
 /** Reminder rounds in one run before it continues as new, unless the input says otherwise. */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_REMINDERS = 50;
 
@@ -82,14 +86,20 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
   // Every request runs in this scope; closing the task cancels the ones still being retried.
   const requests = new CancellationScope();
 
+  let published: string | undefined;
   const publish = (): void => {
-    upsertSearchAttributes([
-      { key: STATUS, value: task.status },
-      { key: ASSIGNEES, value: task.assignees.map((a) => a.address) },
-    ]);
     setCurrentDetails(
       `**${task.status}**: ${task.assignees.map((a) => `${a.address} (${a.delivery})`).join(', ')}`,
     );
+    const addresses = task.assignees.map((a) => a.address);
+    const attributes = JSON.stringify([task.status, addresses]);
+    // An upsert that changes nothing still costs a history event: every reminder round made one.
+    if (attributes === published && patched(PUBLISH_CHANGES_ONLY)) return;
+    published = attributes;
+    upsertSearchAttributes([
+      { key: STATUS, value: task.status },
+      { key: ASSIGNEES, value: addresses },
+    ]);
   };
 
   const deliver = async (assignee: AssigneeState, reminder: boolean): Promise<void> => {
