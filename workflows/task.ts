@@ -3,9 +3,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  continueAsNew,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -209,7 +209,9 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
       if (continueAsNewDue()) {
         await condition(() => task.isClosed || settled());
         if (task.isClosed) break;
-        return await continueAsNew<typeof remoteCompletionTask>({ ...input, resume: task.snapshot() });
+        // The memo (title, createdAt) is not carried by itself; search attributes are published anew.
+        const nextRun = makeContinueAsNewFunc<typeof remoteCompletionTask>({ memo: workflowInfo().memo });
+        return await nextRun({ ...input, resume: task.snapshot() });
       }
       const wakeAt = task.nextWakeAt();
       const woken = () => task.isClosed || continueAsNewDue();
