@@ -6,16 +6,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { connectTemporal } from '../../client/connect';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import type { WorkerHandle } from '../../worker/run-worker';
 import {
+  decideUpdate,
   emailDecisionSignal,
   reassignUpdate,
+  stateQuery,
   taskWorkflowId,
   type EmailDecision,
   type TaskInput,
 } from '../../workflows/definitions';
+import { ASSIGNEES, STATUS } from '../../workflows/search-attributes';
 import type { remoteCompletionTask } from '../../workflows/task';
 import {
   eventually,
@@ -25,7 +30,9 @@ import {
   testLogger,
   triggeredSyncsOnly,
   unique,
+  workflowBundle,
 } from '../helpers/env';
+import { temporalCliPath } from '../helpers/temporal-cli';
 import { FakeTaskMail, Gate, type MailEvent } from '../helpers/fake-task-mail';
 
 const config = testConfig(triggeredSyncsOnly);
@@ -259,6 +266,54 @@ describe('task workflow timing rules (fake mail activities)', () => {
       return found.length > 0 && found;
     });
     assert.equal(listed.length, 1);
+  });
+});
+
+describe('task workflow on a server that suggests continue-as-new early', () => {
+  test('the task continues as new when Temporal suggests it, and keeps waiting for its decision', async () => {
+    // A throw-away dev server of its own: the suggestion comes after 40 events instead of 4 Ki.
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCliPath() },
+        searchAttributes: [STATUS, ASSIGNEES],
+        extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
+      },
+    });
+    try {
+      const taskQueue = unique('suggested');
+      const fake = new FakeTaskMail();
+      const suggestedWorker = await Worker.create({
+        connection: env.nativeConnection,
+        namespace: env.namespace,
+        taskQueue,
+        workflowBundle,
+        activities: fake.activities(),
+      });
+      await suggestedWorker.runUntil(async () => {
+        const taskId = unique('suggested');
+        const handle = await env.client.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
+          workflowId: taskWorkflowId(taskId),
+          taskQueue,
+          args: [
+            {
+              taskId,
+              title: 'Long wait',
+              assignees: [{ address: 'alice@example.test' }],
+              reminderEvery: 200,
+              continueAsNewAfterReminders: 1000,
+            },
+          ],
+        });
+        await eventually('a second run', async () => (await handle.query(stateQuery)).runs >= 2, 30_000);
+        const result = await handle.executeUpdate(decideUpdate, {
+          args: [{ action: 'complete', by: 'ops' }],
+        });
+        assert.equal(result.outcome, 'completed');
+        assert.equal((await handle.result()).decidedBy, 'ops');
+      });
+    } finally {
+      await env.teardown();
+    }
   });
 });
 
