@@ -190,11 +190,8 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
   /** No send or handler under way: the task may close or continue as new. */
   const settled = (): boolean => task.deliveriesInFlight === 0 && allHandlersFinished();
 
-  try {
-    if (!input.resume) {
-      await checkAssignees(task.assignees.map((a) => a.address));
-      if (!task.isClosed) sendRequests(task.assignees, false);
-    }
+  /** Sends reminders and times out until a decision closes the task or this run should end. */
+  const waitForDecision = async (): Promise<'closed' | 'continue-as-new'> => {
     let now = Date.now();
     while (!task.isClosed) {
       if (task.deadlinePassed(now)) {
@@ -208,10 +205,8 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
       }
       if (continueAsNewDue()) {
         await condition(() => task.isClosed || settled());
-        if (task.isClosed) break;
-        // The memo (title, createdAt) is not carried by itself; search attributes are published anew.
-        const nextRun = makeContinueAsNewFunc<typeof remoteCompletionTask>({ memo: workflowInfo().memo });
-        return await nextRun({ ...input, resume: task.snapshot() });
+        if (!task.isClosed) return 'continue-as-new';
+        break;
       }
       const wakeAt = task.nextWakeAt();
       const woken = () => task.isClosed || continueAsNewDue();
@@ -223,6 +218,19 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
         continue;
       }
       now = Date.now();
+    }
+    return 'closed';
+  };
+
+  try {
+    if (!input.resume) {
+      await checkAssignees(task.assignees.map((a) => a.address));
+      if (!task.isClosed) sendRequests(task.assignees, false);
+    }
+    if ((await waitForDecision()) === 'continue-as-new') {
+      // The memo (title, createdAt) is not carried by itself; search attributes are published anew.
+      const nextRun = makeContinueAsNewFunc<typeof remoteCompletionTask>({ memo: workflowInfo().memo });
+      return await nextRun({ ...input, resume: task.snapshot() });
     }
     requests.cancel();
     await condition(settled);
