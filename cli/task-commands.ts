@@ -52,6 +52,8 @@ function formatState(state: TaskState): string {
       `ignored: ${ignored.action} by ${ignored.by} via ${ignored.channel} at ${ignored.at}: ${ignored.reason}`,
     );
   }
+  const earlier = state.ignoredCount - state.ignored.length;
+  if (earlier > 0) lines.push(`ignored: ${earlier} earlier decision(s) not kept`);
   return lines.join('\n');
 }
 

@@ -136,7 +136,8 @@ export class RemoteCompletionClient {
   }
 
   async list(filter: { status?: string; assignee?: string } = {}): Promise<TaskSummary[]> {
-    const clauses = [`WorkflowType = 'remoteCompletionTask'`];
+    // A task that continued as new leaves closed runs behind: list each task once, by its latest run.
+    const clauses = [`WorkflowType = 'remoteCompletionTask'`, `ExecutionStatus != 'ContinuedAsNew'`];
     if (filter.status !== undefined) {
       if (!TASK_STATUSES.includes(filter.status as TaskStatus)) {
         throw new TaskInputError(
@@ -159,7 +160,8 @@ export class RemoteCompletionClient {
         title: typeof info.memo?.title === 'string' ? info.memo.title : undefined,
         status: info.typedSearchAttributes.get(STATUS) as TaskStatus | undefined,
         assignees: info.typedSearchAttributes.get(ASSIGNEES) ?? [],
-        startedAt: info.startTime.toISOString(),
+        startedAt:
+          typeof info.memo?.createdAt === 'string' ? info.memo.createdAt : info.startTime.toISOString(),
         closedAt: info.closeTime?.toISOString(),
       });
     }

@@ -27,6 +27,11 @@ export interface TaskInput {
   requester?: string;
   /** Extra facts shown in the request email, e.g. `{ release: '2026.11' }`. */
   context?: Record<string, string>;
+  /**
+   * Continue as new after this many reminder rounds in one run (default 50), to keep history short;
+   * Temporal's own suggestion to continue as new is followed too.
+   */
+  continueAsNewAfterReminders?: number;
 }
 
 export type TaskStatus = 'sending' | 'waiting' | 'completed' | 'failed' | 'timed-out' | 'cancelled';
@@ -96,7 +101,11 @@ export interface TaskState {
   createdAt: string;
   timeoutAt?: string;
   result?: TaskResult;
+  /** The latest ignored decisions (at most 100); `ignoredCount` counts them all. */
   ignored: IgnoredDecision[];
+  ignoredCount: number;
+  /** Runs so far: the task continues as new to keep its history short. */
+  runs: number;
 }
 
 export const emailDecisionSignal = defineSignal<[EmailDecision]>('emailDecision');
