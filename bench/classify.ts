@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   let decisions = 0;
   const classifyMs = await time(rounds, () => {
     decisions = parsed
-      .map((p, uid) => classifyMail(toInboundMail(p, { uid, size: 0, receivedAt: 0 }), ctx))
+      .map((p, uid) => classifyMail(toInboundMail(p, { uidValidity: '1', uid, size: 0, receivedAt: 0 }), ctx))
       .filter((c) => c.outcome === 'decision').length;
     return Promise.resolve();
   });

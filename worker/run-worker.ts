@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
+import { createMessageClassifier } from '../activities/mailbox';
 import { createSmtpTransport } from '../activities/smtp';
 import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
@@ -57,13 +58,16 @@ export async function createWorker(
   await ensureSyncSchedule(client, config, log);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
+  const classifier = createMessageClassifier(config);
   const bundle = options.workflowBundle ?? prebuiltBundle();
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: (options.wrapActivities ?? ((a) => a))(createActivities({ config, transport, log })),
+    activities: (options.wrapActivities ?? ((a) => a))(
+      createActivities({ config, transport, log, classifier }),
+    ),
     shutdownGraceTime: '10s',
   });
   let watcher: IdleWatcher | undefined;
@@ -78,6 +82,7 @@ export async function createWorker(
       }
       running ??= worker.run().finally(async () => {
         await watcher?.stop();
+        await classifier.close();
         transport.close();
         await connection.close();
         await clientConnection.close();
