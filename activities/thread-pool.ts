@@ -4,7 +4,7 @@ import type { JobRequest, ThreadMessage } from './thread-job';
 export interface ThreadPoolOptions {
   /** The thread's script, `serveThreadJob(job)`: a `.ts` file in development, `.js` once built. */
   script: string;
-  /** Threads at most, started when jobs wait for them. */
+  /** Threads, started at once and replaced when one is stopped, so that jobs never wait for one to load. */
   size: number;
   /** A job still running this long after it started is stopped with its thread. */
   deadlineMs: number;
@@ -56,6 +56,7 @@ export function createThreadPool<I, O>(options: ThreadPoolOptions): ThreadPool<I
   const start = (): void => {
     const thread: PoolThread<I, O> = { worker: spawn(options), ready: false };
     threads.add(thread);
+    if (queue.length === 0) thread.worker.unref();
     thread.worker.on('message', (message: ThreadMessage<O>) => {
       if (message.kind === 'ready') {
         thread.ready = true;
@@ -81,12 +82,15 @@ export function createThreadPool<I, O>(options: ThreadPoolOptions): ThreadPool<I
         if (closed) current.job.fail(new Error('the thread pool was closed'));
         else current.job.settle(overBudget(current.expired, thread.lastError, options));
       } else if (!thread.ready && !closed) {
-        // A thread that cannot start would fail each replacement the same way: stop here.
+        // A thread that cannot start would fail each replacement the same way: no replacement.
         const error = new Error(
           `a worker thread could not start: ${thread.lastError?.message ?? 'it exited'}`,
         );
         for (const job of queue.splice(0)) job.fail(error);
+        return;
       }
+      // The replacement loads now, so that the next job does not wait for it.
+      if (!closed) start();
       dispatch();
     });
   };
@@ -96,10 +100,7 @@ export function createThreadPool<I, O>(options: ThreadPoolOptions): ThreadPool<I
     for (const thread of threads) {
       if (!thread.ready || thread.stopping || thread.current) continue;
       const job = queue.shift();
-      if (!job) {
-        thread.worker.unref(); // an idle pool never keeps the process alive
-        continue;
-      }
+      if (!job) break;
       const id = nextId++;
       const current = {
         id,
@@ -112,12 +113,18 @@ export function createThreadPool<I, O>(options: ThreadPoolOptions): ThreadPool<I
         }, options.deadlineMs),
       };
       thread.current = current;
-      thread.worker.ref();
       thread.worker.postMessage({ id, input: job.input } satisfies JobRequest<I>);
     }
-    const starting = [...threads].filter((t) => !t.ready).length;
-    for (let n = Math.min(queue.length - starting, options.size - threads.size); n > 0; n--) start();
+    // Only a thread with a job, or loading while jobs wait, keeps the process alive.
+    for (const thread of threads) {
+      if (thread.current || (!thread.ready && queue.length > 0)) thread.worker.ref();
+      else thread.worker.unref();
+    }
+    // After a failed start the pool is short of threads: try again for the jobs now waiting.
+    for (let n = Math.min(queue.length, options.size - threads.size); n > 0; n--) start();
   };
+
+  for (let n = 0; n < options.size; n++) start();
 
   return {
     size: options.size,
