@@ -10,6 +10,8 @@ import {
 import { CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
+import { isTaskStatus, TASK_STATUSES } from '../domain/task-status';
+import type { WhitelistSettings } from '../domain/whitelist';
 import {
   decideUpdate,
   reassignUpdate,
@@ -57,19 +59,6 @@ export interface TaskSummary {
 }
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const TASK_STATUSES: readonly TaskStatus[] = [
-  'sending',
-  'waiting',
-  'completed',
-  'failed',
-  'timed-out',
-  'cancelled',
-];
-
-export interface WhitelistSettings {
-  enabled: boolean;
-  domains: readonly string[];
-}
 
 /** The typed API for remote completion tasks: what the CLI uses, and what other services can use. */
 export class RemoteCompletionClient {
@@ -139,7 +128,7 @@ export class RemoteCompletionClient {
     // A task that continued as new leaves closed runs behind: list each task once, by its latest run.
     const clauses = [`WorkflowType = 'remoteCompletionTask'`, `ExecutionStatus != 'ContinuedAsNew'`];
     if (filter.status !== undefined) {
-      if (!TASK_STATUSES.includes(filter.status as TaskStatus)) {
+      if (!isTaskStatus(filter.status)) {
         throw new TaskInputError(
           `unknown status ${JSON.stringify(filter.status)}: expected one of ${TASK_STATUSES.join(', ')}`,
         );
@@ -152,13 +141,14 @@ export class RemoteCompletionClient {
     }
     const tasks: TaskSummary[] = [];
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+      const status = info.typedSearchAttributes.get(STATUS);
       tasks.push({
         taskId: info.workflowId.startsWith(TASK_WORKFLOW_PREFIX)
           ? info.workflowId.slice(TASK_WORKFLOW_PREFIX.length)
           : info.workflowId,
         workflowId: info.workflowId,
         title: typeof info.memo?.title === 'string' ? info.memo.title : undefined,
-        status: info.typedSearchAttributes.get(STATUS) as TaskStatus | undefined,
+        status: isTaskStatus(status) ? status : undefined,
         assignees: info.typedSearchAttributes.get(ASSIGNEES) ?? [],
         startedAt:
           typeof info.memo?.createdAt === 'string' ? info.memo.createdAt : info.startTime.toISOString(),

@@ -113,6 +113,11 @@ export const configSchema = section({
         z.number().int().min(10_000, 'expected at least 10000 bytes (it counts bytes, not kilobytes)'),
       )
       .default(1_000_000),
+    /** Time to parse and classify one message; slower mail is rejected as too-complex. */
+    messageBudget: duration
+      .refine((ms) => ms >= 1000, 'expected at least 1s')
+      .refine((ms) => ms <= 30_000, 'expected at most 30s (a batch must fit in its 2-minute activity)')
+      .default(10_000),
     /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
     idle: bool.default(true),
   }),

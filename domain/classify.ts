@@ -1,38 +1,19 @@
 import { detectAutomatedMail } from './auto-reply';
+import type { EmailDecision } from './email-decision';
 import type { InboundMail } from './inbound-mail';
 import { htmlToOwnText, ownText } from './reply-text';
 import { COMMENT_PROMPT, TOKEN_MARKER } from './request-email';
 import { findTokens, verifyToken, type Action, type SigningKey, type TokenCheck } from './token';
-import { whitelistViolation } from './whitelist';
-
-/** `oversized` and `unparseable` are decided by the caller, before there is an InboundMail. */
-export type RejectCode =
-  | 'no-token'
-  | 'ambiguous'
-  | 'bad-signature'
-  | 'expired'
-  | 'sender-mismatch'
-  | 'not-whitelisted'
-  | 'auto-reply'
-  | 'oversized'
-  | 'unparseable';
-
-export interface Decision {
-  workflowId: string;
-  runId: string;
-  action: Action;
-  sender: string;
-  comment: string;
-  messageId: string;
-  receivedAt: number;
-}
+import type { RejectCode } from './mail-outcome';
+import { whitelistViolation, type WhitelistSettings } from './whitelist';
 
 export type Classification =
-  { outcome: 'decision'; decision: Decision; reason: string } | { outcome: RejectCode; reason: string };
+  | { outcome: 'decision'; workflowId: string; decision: EmailDecision; reason: string }
+  | { outcome: RejectCode; reason: string };
 
 export interface ClassifyContext {
   keys: SigningKey[];
-  whitelist: { enabled: boolean; domains: string[] };
+  whitelist: WhitelistSettings;
   ownAddresses: string[];
   now: number;
   /** Default 2000 characters. */
@@ -88,14 +69,14 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   return {
     outcome: 'decision',
     reason: `${claims.action} by ${sender}, the token's recipient`,
+    workflowId: claims.workflowId,
     decision: {
-      workflowId: claims.workflowId,
       runId: claims.runId,
       action: claims.action,
       sender,
       comment: commentOf(own, ctx.maxCommentLength ?? 2000),
-      messageId: mail.messageId ?? `uid:${mail.uid}`,
-      receivedAt: mail.receivedAt,
+      messageId: mail.messageId ?? `${mail.uidValidity}:${mail.uid}`,
+      receivedAt: new Date(mail.receivedAt).toISOString(),
     },
   };
 }

@@ -2,6 +2,8 @@ import type { AddressObject, EmailAddress, ParsedMail } from 'mailparser';
 
 /** A message of the completion mailbox, as much of it as classification needs. */
 export interface InboundMail {
+  /** UIDVALIDITY of the mailbox and UID: with them, a message without a Message-ID has a stable key. */
+  uidValidity: string;
   uid: number;
   size: number;
   messageId?: string;
@@ -29,7 +31,7 @@ export interface InboundMail {
  */
 export function toInboundMail(
   parsed: ParsedMail,
-  meta: { uid: number; size: number; receivedAt: number },
+  meta: { uidValidity: string; uid: number; size: number; receivedAt: number },
 ): InboundMail {
   const headers = new Map<string, string>();
   for (const { key, line } of parsed.headerLines) {

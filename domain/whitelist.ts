@@ -1,5 +1,10 @@
 import type { InboundMail } from './inbound-mail';
 
+export interface WhitelistSettings {
+  enabled: boolean;
+  domains: readonly string[];
+}
+
 /**
  * Domain whitelist. An entry `example.com` matches addresses at exactly that domain; an entry
  * `*.example.com` matches addresses at any subdomain of example.com (`eu.example.com`,

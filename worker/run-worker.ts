@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
+import { createMessageClassifier } from '../activities/mailbox';
 import { createSmtpTransport } from '../mail/smtp';
 import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
@@ -59,6 +60,7 @@ export async function createWorker(
   await ensureSyncSchedule(client, config, log);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
+  const classifier = createMessageClassifier(config);
   const bundle = options.workflowBundle ?? prebuiltBundle();
   const worker = await Worker.create({
     connection,
@@ -67,7 +69,9 @@ export async function createWorker(
     ...(bundle
       ? { workflowBundle: bundle }
       : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
-    activities: (options.wrapActivities ?? ((a) => a))(createActivities({ config, transport, log })),
+    activities: (options.wrapActivities ?? ((a) => a))(
+      createActivities({ config, transport, log, classifier }),
+    ),
     shutdownGraceTime: '10s',
   });
   let watcher: IdleWatcher | undefined;
@@ -82,6 +86,7 @@ export async function createWorker(
       }
       running ??= worker.run().finally(async () => {
         await watcher?.stop();
+        await classifier.close();
         transport.close();
         await connection.close();
         await clientConnection.close();

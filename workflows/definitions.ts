@@ -1,8 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import type { EmailDecision } from '../domain/email-decision';
+import type { Channel, Outcome, TaskStatus } from '../domain/task-status';
 import type { Action } from '../domain/token';
 
-export type { Action };
+export type { Action, Channel, EmailDecision, Outcome, TaskStatus };
 
 /** Prefix of every task workflow id: `remote-completion/<taskId>`. */
 export const TASK_WORKFLOW_PREFIX = 'remote-completion/';
@@ -34,10 +36,6 @@ export interface TaskInput {
   continueAsNewAfterReminders?: number;
 }
 
-export type TaskStatus = 'sending' | 'waiting' | 'completed' | 'failed' | 'timed-out' | 'cancelled';
-export type Outcome = 'completed' | 'failed' | 'timed-out' | 'cancelled';
-export type Channel = 'email' | 'api';
-
 export interface TaskResult {
   outcome: Outcome;
   decidedBy?: string;
@@ -45,20 +43,6 @@ export interface TaskResult {
   decidedAt: string;
   comment?: string;
   channel?: Channel;
-}
-
-/** A decision the mailbox sync read from a verified reply. */
-export interface EmailDecision {
-  action: Action;
-  /** The run the answered request came from; another run of the same task id ignores it. */
-  runId: string;
-  /** The verified sender, equal to the token's recipient. */
-  sender: string;
-  comment: string;
-  /** Message-ID of the reply (or `uidvalidity:uid`), the idempotency key. */
-  messageId: string;
-  /** ISO 8601. */
-  receivedAt: string;
 }
 
 export interface ApiDecision {

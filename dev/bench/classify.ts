@@ -1,17 +1,22 @@
 /**
  * How much the mailbox sync's own work (finding the sender's text, the token, verifying it) adds
  * to parsing a message, which any mail processor must do. Baseline: mailparser alone, measured in
- * the same run on the same messages. Run: node --import tsx bench/classify.ts
+ * the same run on the same messages. Then what the sync pays per message for reading mail in its
+ * worker threads (parse + classify, handed over and back) against doing the same on the caller's
+ * thread. Run: node --import tsx bench/classify.ts
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { classifyMessage } from '../../mail/classify-message';
+import { createMessageClassifier } from '../../activities/mailbox';
+import { configSchema } from '../../config/schema';
 import { classifyMail } from '../../domain/classify';
 import { toInboundMail } from '../../domain/inbound-mail';
 import { keyring, signToken } from '../../domain/token';
 
 const keys = keyring(['bench-secret-0123456789abcdef']);
-const corpus = path.join(__dirname, '..', 'test', 'fixtures', 'reply-trimming', 'emails');
+const corpus = path.join(__dirname, '..', '..', 'test', 'fixtures', 'reply-trimming', 'emails');
 const bodies = readdirSync(corpus).map((f) => readFileSync(path.join(corpus, f), 'utf8'));
 
 // Real replies from many clients, each carrying a valid token in its own text, as a decision would.
@@ -58,16 +63,37 @@ async function main(): Promise<void> {
   let decisions = 0;
   const classifyMs = await time(rounds, () => {
     decisions = parsed
-      .map((p, uid) => classifyMail(toInboundMail(p, { uid, size: 0, receivedAt: 0 }), ctx))
+      .map((p, uid) => classifyMail(toInboundMail(p, { uidValidity: '1', uid, size: 0, receivedAt: 0 }), ctx))
       .filter((c) => c.outcome === 'decision').length;
     return Promise.resolve();
   });
+  const jobs = messages.map((source, uid) => ({
+    source,
+    envelope: { uidValidity: '1', uid, size: source.length, receivedAt: ctx.now },
+    settings: ctx,
+  }));
+  const inlineMs = await time(rounds, async () => {
+    for (const job of jobs) await classifyMessage(job);
+  });
+  const config = configSchema.parse({
+    smtp: { host: 'localhost' },
+    imap: { host: 'localhost', fromAddress: 'completion@example.test', user: 'c', password: 'p' },
+    signature: { secrets: ['bench-secret-0123456789abcdef'] },
+  });
+  const classifier = createMessageClassifier(config);
+  const threadedMs = await time(rounds, async () => {
+    await Promise.all(jobs.map((job) => classifier.run(job)));
+  });
+  await classifier.close();
   const n = messages.length;
   process.stdout.write(
     `messages: ${n} real replies (${decisions} decided)\n` +
       `baseline  mailparser parse:        ${(parseMs / n).toFixed(3)} ms/message\n` +
       `ours      classify (after parse):  ${(classifyMs / n).toFixed(3)} ms/message\n` +
-      `ratio     classify / parse:        ${(classifyMs / parseMs).toFixed(3)}\n`,
+      `ratio     classify / parse:        ${(classifyMs / parseMs).toFixed(3)}\n` +
+      `baseline  parse + classify inline: ${(inlineMs / n).toFixed(3)} ms/message\n` +
+      `ours      in ${classifier.size} worker threads:   ${(threadedMs / n).toFixed(3)} ms/message\n` +
+      `ratio     threads / inline:        ${(threadedMs / inlineMs).toFixed(3)}\n`,
   );
 }
 

@@ -96,6 +96,8 @@ test('the built worker starts from the prebuilt bundle and drains on SIGTERM dur
 
     const tasks = await taskClient(config);
     const taskId = await startAndComplete(config, tasks, 'Drain me', 'before the restart');
+    // `decision read` comes after the built worker's mail thread (dist/mail/classify-thread.js)
+    // has parsed and classified the reply.
     await eventually(
       'the sync to start',
       () =>

@@ -86,6 +86,7 @@ void test('a delivery report parsed by simpleParser is recognised', async () => 
     '--b1--',
   ].join('\r\n');
   const mail = toInboundMail(await simpleParser(raw, { skipHtmlToText: true }), {
+    uidValidity: '1',
     uid: 1,
     size: raw.length,
     receivedAt: 0,

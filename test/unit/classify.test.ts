@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { simpleParser } from 'mailparser';
-import {
-  classifyMail,
-  type Classification,
-  type ClassifyContext,
-  type RejectCode,
-} from '../../domain/classify';
+import { classifyMail, type Classification, type ClassifyContext } from '../../domain/classify';
 import { toInboundMail, type InboundMail } from '../../domain/inbound-mail';
+import { OUTCOME_CODES, type OutcomeCode } from '../../domain/mail-outcome';
 import { parseMailto } from '../../domain/mailto';
 import { renderRequestEmail } from '../../domain/request-email';
 import { findTokens, keyring, signToken, type Action, type TokenClaims } from '../../domain/token';
@@ -32,6 +28,7 @@ const F = token('fail');
 
 function mail(fields: Partial<InboundMail> = {}): InboundMail {
   return {
+    uidValidity: '1700000000',
     uid: 7,
     size: 2048,
     messageId: '<reply-1@example.test>',
@@ -97,17 +94,21 @@ const quotedRequest = request.text
 
 void test('a button reply is a decision with the comment typed above the prompt', () => {
   const { subject, body } = button('complete');
-  const decision = decided(
-    classify(mail({ subject, text: `Backup checked.\n\n\n\nGo ahead.${body}\n-- \nAlice\nRelease manager` })),
+  const result = classify(
+    mail({ subject, text: `Backup checked.\n\n\n\nGo ahead.${body}\n-- \nAlice\nRelease manager` }),
   );
-  assert.deepEqual(decision, {
+  assert.deepEqual(result, {
+    outcome: 'decision',
+    reason: "complete by alice@example.test, the token's recipient",
     workflowId: WORKFLOW,
-    runId: RUN,
-    action: 'complete',
-    sender: 'alice@example.test',
-    comment: 'Backup checked.\n\nGo ahead.',
-    messageId: '<reply-1@example.test>',
-    receivedAt: NOW - 1000,
+    decision: {
+      runId: RUN,
+      action: 'complete',
+      sender: 'alice@example.test',
+      comment: 'Backup checked.\n\nGo ahead.',
+      messageId: '<reply-1@example.test>',
+      receivedAt: new Date(NOW - 1000).toISOString(),
+    },
   });
 });
 
@@ -220,6 +221,7 @@ void test('a display name spelling the recipient does not pass for the address (
   ].join('\r\n');
   const result = classify(
     toInboundMail(await simpleParser(raw, { skipHtmlToText: true }), {
+      uidValidity: '1',
       uid: 1,
       size: raw.length,
       receivedAt: NOW,
@@ -246,6 +248,7 @@ void test('an RFC 2047 encoded, folded subject (through simpleParser)', async ()
     'Vérifié.',
   ].join('\r\n');
   const inbound = toInboundMail(await simpleParser(raw, { skipHtmlToText: true }), {
+    uidValidity: '1',
     uid: 3,
     size: raw.length,
     receivedAt: NOW,
@@ -295,27 +298,25 @@ void test('automated mail is refused before anything else', () => {
   );
 });
 
-void test('comment is capped with an ellipsis; message id falls back to the uid', () => {
+void test('comment is capped with an ellipsis; message id falls back to uidvalidity:uid', () => {
   const decision = decided(
     classify(mail({ messageId: undefined, subject: `[${C}]`, text: 'abcdefghijklmnop' }), {
       maxCommentLength: 10,
     }),
   );
   assert.equal(decision.comment, 'abcdefghi…');
-  assert.equal(decision.messageId, 'uid:7');
+  assert.equal(decision.messageId, '1700000000:7');
 });
 
 after(() => {
-  const callerDecided: RejectCode[] = ['oversized', 'unparseable'];
-  const all: Classification['outcome'][] = [
-    'decision',
-    'no-token',
-    'ambiguous',
-    'bad-signature',
-    'expired',
-    'sender-mismatch',
-    'not-whitelisted',
-    'auto-reply',
+  // Codes only the sync gives: it has no message to classify, or the classification ran over budget.
+  const notFromClassify: OutcomeCode[] = [
+    'signalled',
+    'task-closed',
+    'oversized',
+    'unparseable',
+    'too-complex',
   ];
-  assert.deepEqual([...seen].sort(), all.sort(), `every code but ${callerDecided.join(', ')} is produced`);
+  const all = ['decision', ...OUTCOME_CODES.filter((code) => !notFromClassify.includes(code))];
+  assert.deepEqual([...seen].sort(), all.sort(), `every code but ${notFromClassify.join(', ')} is produced`);
 });

@@ -31,6 +31,7 @@ test('defaults fill what the file leaves out', () => {
   assert.equal(config.remoteCompletion.syncInterval, 30_000);
   assert.equal(config.remoteCompletion.startupDelay, 30_000);
   assert.equal(config.imap.port, 993);
+  assert.equal(config.imap.messageBudget, 10_000);
   assert.equal(config.whitelist.enabled, false);
   assert.equal(config.log.level, 'info');
 });
@@ -76,6 +77,16 @@ const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, s
     'zero interval',
     (r) => (r.remoteCompletion = { syncInterval: '0s' }),
     'remoteCompletion.syncInterval: expected at least 1s',
+  ],
+  [
+    'message budget too short',
+    (r) => (r.imap!.messageBudget = 500),
+    'imap.messageBudget: expected at least 1s',
+  ],
+  [
+    'message budget longer than a batch allows',
+    (r) => (r.imap!.messageBudget = '1m'),
+    'imap.messageBudget: expected at most 30s',
   ],
   [
     'half a client certificate',
