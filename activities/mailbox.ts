@@ -4,7 +4,9 @@ import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { classifyMail, type RejectCode } from '../domain/classify';
+import { asciiLowerCase } from '../domain/ascii-case';
 import { toInboundMail } from '../domain/inbound-mail';
+import { authenticateSender } from '../mail/authenticate-sender';
 import type { SigningKey } from '../domain/token';
 import type { EmailDecision } from '../workflows/definitions';
 import { closeImap, ImapError, openImap } from './imap';
@@ -20,6 +22,8 @@ export interface SyncedMessage {
   /** Set when the message is a verified decision for this task workflow. */
   decision?: EmailDecision & { workflowId: string };
   rejected?: RejectCode;
+  /** Left in INBOX for a later run: its sender could not be authenticated yet (DNS trouble). */
+  deferred?: true;
 }
 
 export interface MailBatch {
@@ -35,9 +39,7 @@ const BATCH_SIZE = 25;
 export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
   const { imap } = config;
   const ownAddresses = [
-    ...new Set(
-      [imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map((a) => a.toLowerCase()),
-    ),
+    ...new Set([imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map(asciiLowerCase)),
   ];
 
   async function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {
@@ -148,16 +150,24 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
             skipTextToHtml: true,
             skipHtmlToText: true,
           });
+          // Is From the real sender? On the raw message: one From rule, then DKIM/DMARC or the trusted header.
+          const authentication = await authenticateSender(source, config.senderAuthentication);
           mail = toInboundMail(parsed, {
             uid: head.uid,
             size: head.size,
             receivedAt: (head.internalDate ?? new Date()).getTime(),
+            authentication,
           });
         } catch (err) {
           messages.push(reject(head.uid, 'unparseable', `cannot parse: ${(err as Error).message}`));
           continue;
         }
-        const meta = { messageId: mail.messageId, from: mail.from?.address };
+        const { status, summary, checkMs } = mail.authentication;
+        const meta = {
+          messageId: mail.messageId,
+          from: mail.from?.address,
+          senderAuthentication: { status, summary, checkMs },
+        };
         if (!mail.from?.address) {
           messages.push(reject(head.uid, 'unparseable', 'no sender address in From', meta));
           continue;
@@ -173,6 +183,15 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           continue;
         }
         if (result.outcome !== 'decision') {
+          const age = Date.now() - mail.receivedAt;
+          if (result.temporary && age < config.senderAuthentication.retryTemporaryErrorsFor) {
+            log.info(
+              { outcome: 'deferred', reason: result.reason, uid: head.uid, ...meta },
+              'mail kept for a later run',
+            );
+            messages.push({ uid: head.uid, deferred: true });
+            continue;
+          }
           messages.push(reject(head.uid, result.outcome, result.reason, meta));
           continue;
         }

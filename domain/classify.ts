@@ -1,3 +1,4 @@
+import { asciiLowerCase } from './ascii-case';
 import { detectAutomatedMail } from './auto-reply';
 import type { InboundMail } from './inbound-mail';
 import { htmlToOwnText, ownText } from './reply-text';
@@ -15,7 +16,8 @@ export type RejectCode =
   | 'not-whitelisted'
   | 'auto-reply'
   | 'oversized'
-  | 'unparseable';
+  | 'unparseable'
+  | 'unauthenticated';
 
 export interface Decision {
   workflowId: string;
@@ -27,8 +29,10 @@ export interface Decision {
   receivedAt: number;
 }
 
+/** `temporary`: the sender could not be authenticated right now (DNS); a later try may succeed. */
 export type Classification =
-  { outcome: 'decision'; decision: Decision; reason: string } | { outcome: RejectCode; reason: string };
+  | { outcome: 'decision'; decision: Decision; reason: string }
+  | { outcome: RejectCode; reason: string; temporary?: boolean };
 
 export interface ClassifyContext {
   keys: SigningKey[];
@@ -49,7 +53,7 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   if (automated !== undefined) return { outcome: 'auto-reply', reason: automated };
   if (ctx.whitelist.enabled) {
     // The completion mailbox is a recipient of every reply: its own domain need not be listed.
-    const own = new Set(ctx.ownAddresses.map((a) => a.toLowerCase()));
+    const own = new Set(ctx.ownAddresses.map(asciiLowerCase));
     const others = (list: string[]) => list.filter((a) => !own.has(a));
     const refused = whitelistViolation(
       { ...mail, to: others(mail.to), cc: others(mail.cc) },
@@ -78,11 +82,28 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   if (valid.some((c) => c.workflowId !== claims.workflowId || c.runId !== claims.runId)) {
     return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
   }
-  const sender = mail.from?.address.toLowerCase();
-  if (sender !== claims.recipient.toLowerCase()) {
+  const { authentication } = mail;
+  if (authentication.fromProblem !== undefined)
+    return { outcome: 'sender-mismatch', reason: `From refused: ${authentication.fromProblem}` };
+  const sender = authentication.from ?? '';
+  if (mail.from === undefined || asciiLowerCase(mail.from.address) !== sender) {
     return {
       outcome: 'sender-mismatch',
-      reason: `sent by ${sender ?? 'no sender'}, but the token was issued to ${claims.recipient}`,
+      reason: `the From header reads as ${sender} on the wire but as ${mail.from?.address ?? 'nothing'} to the MIME parser`,
+    };
+  }
+  if (sender !== asciiLowerCase(claims.recipient)) {
+    return {
+      outcome: 'sender-mismatch',
+      reason: `sent by ${sender}, but the token was issued to ${claims.recipient}`,
+    };
+  }
+  // After the token and sender checks: only a reply that would decide is held back by DNS trouble.
+  if (authentication.status === 'fail' || authentication.status === 'temperror') {
+    return {
+      outcome: 'unauthenticated',
+      reason: `the From domain of ${sender} is not authenticated (${authentication.mode}): ${authentication.summary}`,
+      ...(authentication.status === 'temperror' ? { temporary: true } : {}),
     };
   }
   return {

@@ -31,10 +31,12 @@ export async function mailboxSync(): Promise<SyncSummary> {
   for (let more = true; more && summary.batches < MAX_BATCHES; summary.batches++) {
     const batch = await fetchMailBatch();
     more = batch.more;
-    if (batch.messages.length === 0) break;
+    // Mail kept for a later run (sender not yet authenticated) stays at the head of INBOX.
+    if (batch.messages.every((m) => m.deferred)) break;
     summary.messages += batch.messages.length;
     await Promise.all(
       batch.messages.map(async (message) => {
+        if (message.deferred) return;
         if (!message.decision) {
           summary.rejected++;
           return;
@@ -55,7 +57,10 @@ export async function mailboxSync(): Promise<SyncSummary> {
         }
       }),
     );
-    await removeMail({ uidValidity: batch.uidValidity, uids: batch.messages.map((m) => m.uid) });
+    await removeMail({
+      uidValidity: batch.uidValidity,
+      uids: batch.messages.filter((m) => !m.deferred).map((m) => m.uid),
+    });
   }
   if (summary.messages > 0) log.info('mailbox sync done', { ...summary });
   return summary;

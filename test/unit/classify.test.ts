@@ -7,7 +7,9 @@ import {
   type ClassifyContext,
   type RejectCode,
 } from '../../domain/classify';
+import { asciiLowerCase } from '../../domain/ascii-case';
 import { toInboundMail, type InboundMail } from '../../domain/inbound-mail';
+import { headerFields, singleFromMailbox, type SenderVerdict } from '../../domain/sender-authentication';
 import { parseMailto } from '../../domain/mailto';
 import { renderRequestEmail } from '../../domain/request-email';
 import { findTokens, keyring, signToken, type Action, type TokenClaims } from '../../domain/token';
@@ -30,8 +32,27 @@ function token(action: Action, claims: Partial<TokenClaims> = {}, signingKeys = 
 const C = token('complete');
 const F = token('fail');
 
-function mail(fields: Partial<InboundMail> = {}): InboundMail {
+/** What authenticateSender says of a message whose From domain passed DKIM/DMARC. */
+function passed(address: string | undefined): SenderVerdict {
   return {
+    mode: 'verify',
+    from: asciiLowerCase(address ?? ''),
+    status: 'pass',
+    summary: 'dmarc=pass (test)',
+  };
+}
+
+/** The same for a raw message: its From read by the one-From rule. */
+function passedRaw(raw: string): SenderVerdict {
+  const from = singleFromMailbox(headerFields(raw));
+  assert.ok('address' in from, 'one From mailbox');
+  return passed(from.address);
+}
+
+function mail(fields: Partial<InboundMail> = {}): InboundMail {
+  const from = 'from' in fields ? fields.from : { address: 'alice@example.test' };
+  return {
+    authentication: passed(from?.address),
     uid: 7,
     size: 2048,
     messageId: '<reply-1@example.test>',
@@ -223,6 +244,7 @@ void test('a display name spelling the recipient does not pass for the address (
       uid: 1,
       size: raw.length,
       receivedAt: NOW,
+      authentication: passedRaw(raw),
     }),
   );
   assert.equal(result.outcome, 'sender-mismatch');
@@ -249,6 +271,7 @@ void test('an RFC 2047 encoded, folded subject (through simpleParser)', async ()
     uid: 3,
     size: raw.length,
     receivedAt: NOW,
+    authentication: passedRaw(raw),
   });
   assert.equal(inbound.subject, subject);
   const decision = decided(classify(inbound));
