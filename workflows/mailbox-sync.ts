@@ -31,9 +31,9 @@ export async function mailboxSync(): Promise<SyncSummary> {
   for (let more = true; more && summary.batches < MAX_BATCHES; summary.batches++) {
     const batch = await fetchMailBatch();
     more = batch.more;
+    summary.messages += batch.messages.length;
     // Mail kept for a later run (sender not yet authenticated) stays at the head of INBOX.
     if (batch.messages.every((m) => m.deferred)) break;
-    summary.messages += batch.messages.length;
     await Promise.all(
       batch.messages.map(async (message) => {
         if (message.deferred) return;
