@@ -133,7 +133,6 @@ function configFacts(config: Config): CheckResult[] {
   const { whitelist, signature, imap, smtp } = config;
   const secrets = signature.secrets.length;
   return [
-    ...securityFacts(config),
     ok(
       'config',
       `completion mailbox ${imap.fromAddress}, requests sent from ${smtp.from ?? imap.fromAddress}`,
@@ -150,6 +149,7 @@ function configFacts(config: Config): CheckResult[] {
         ? '1 signature secret'
         : `${secrets} signature secrets: signing with the first, accepting all`,
     ),
+    ...securityFacts(config),
   ];
 }
 
