@@ -5,6 +5,7 @@ import type { Config } from '../config/schema';
 import type { ClassifyContext } from '../domain/classify';
 import type { EmailDecision } from '../domain/email-decision';
 import type { RejectCode } from '../domain/mail-outcome';
+import { asciiLowerCase } from '../domain/ascii-case';
 import type { SigningKey } from '../domain/token';
 import type { ClassifiedMessage, MessageToClassify } from '../mail/classify-message';
 import { closeImap, ImapError, openImap } from '../mail/imap';
@@ -21,7 +22,10 @@ export interface MailboxDeps {
 
 /** What the sync read from one message: a decision for a task workflow, or why it decides nothing. */
 export type SyncedMessage = { uid: number; messageId?: string } & (
-  { outcome: 'decision'; workflowId: string; decision: EmailDecision } | { outcome: RejectCode }
+  | { outcome: 'decision'; workflowId: string; decision: EmailDecision }
+  | { outcome: RejectCode }
+  /** Left in INBOX for a later run: its sender could not be authenticated yet (DNS trouble). */
+  | { outcome: 'deferred' }
 );
 
 export interface MailBatch {
@@ -71,9 +75,7 @@ async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
 export function createMailboxActivities({ config, keys, log, classifier }: MailboxDeps) {
   const { imap } = config;
   const ownAddresses = [
-    ...new Set(
-      [imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map((a) => a.toLowerCase()),
-    ),
+    ...new Set([imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map(asciiLowerCase)),
   ];
 
   function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {
@@ -115,14 +117,24 @@ export function createMailboxActivities({ config, keys, log, classifier }: Mailb
     settings: ClassifyContext,
     head: { messageId?: string; from?: string },
   ): Promise<SyncedMessage> {
-    const result = await classifier.run({ source, envelope, settings });
+    const { senderAuthentication } = config;
+    const result = await classifier.run({ source, envelope, settings, senderAuthentication });
     if (!result.ok) {
       const outcome = result.reason === 'failed' ? 'unparseable' : 'too-complex';
       return reject(envelope.uid, outcome, `cannot read it: ${result.message}`, head);
     }
     const { classification, ...meta } = result.value;
-    if (classification.outcome !== 'decision')
+    if (classification.outcome !== 'decision') {
+      const age = Date.now() - envelope.receivedAt;
+      if (classification.temporary && age < senderAuthentication.retryTemporaryErrorsFor) {
+        log.info(
+          { outcome: 'deferred', reason: classification.reason, uid: envelope.uid, ...meta },
+          'mail kept for a later run',
+        );
+        return { uid: envelope.uid, messageId: meta.messageId, outcome: 'deferred' };
+      }
       return reject(envelope.uid, classification.outcome, classification.reason, meta);
+    }
     const { workflowId, decision } = classification;
     log.debug({ ...meta, uid: envelope.uid, workflowId, action: decision.action }, 'decision read');
     return { uid: envelope.uid, messageId: decision.messageId, outcome: 'decision', workflowId, decision };

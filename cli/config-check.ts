@@ -93,6 +93,42 @@ async function guarded(
   }
 }
 
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** Where passwords travel without TLS (loopback, or allowed by allowInsecureAuth) and how replies are authenticated. */
+function securityFacts({ smtp, imap, senderAuthentication: auth }: Config): CheckResult[] {
+  const results: CheckResult[] = [];
+  const clear = (section: 'smtp' | 'imap', host: string) =>
+    LOOPBACK.test(host)
+      ? ok(section, `the ${section.toUpperCase()} password may travel without TLS, to loopback ${host} only`)
+      : warning(
+          section,
+          `${section}.allowInsecureAuth: the ${section.toUpperCase()} password travels without TLS to ${host}`,
+          section === 'smtp' ? 'set smtp.requireTLS: true (or smtp.secure: true)' : 'set imap.tls: true',
+        );
+  if (smtp.user && !smtp.secure && !smtp.requireTLS) results.push(clear('smtp', smtp.host));
+  if (!imap.tls) results.push(clear('imap', imap.host));
+  if (auth.mode === 'off') {
+    results.push(
+      warning(
+        'config',
+        'sender authentication off: a reply counts as sent by whatever its From header says',
+        'set senderAuthentication.mode: verify (DKIM/DMARC here) or authentication-results (your inbound server checks)',
+      ),
+    );
+  } else {
+    results.push(
+      ok(
+        'config',
+        auth.mode === 'verify'
+          ? `sender authentication: DKIM/DMARC checked here, DNS from ${auth.dnsServers.length > 0 ? auth.dnsServers.join(', ') : 'the system resolver'}`
+          : `sender authentication: the topmost Authentication-Results header of ${auth.authservId ?? '?'} decides`,
+      ),
+    );
+  }
+  return results;
+}
+
 function configFacts(config: Config): CheckResult[] {
   const { whitelist, signature, imap, smtp } = config;
   const secrets = signature.secrets.length;
@@ -113,6 +149,7 @@ function configFacts(config: Config): CheckResult[] {
         ? '1 signature secret'
         : `${secrets} signature secrets: signing with the first, accepting all`,
     ),
+    ...securityFacts(config),
   ];
 }
 

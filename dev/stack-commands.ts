@@ -57,7 +57,7 @@ export function registerStackCommands(program: Command): void {
 
   const stack = program
     .command('stack')
-    .description('the embedded local stack: Temporal dev server, Dovecot, Postfix');
+    .description('the embedded local stack: Temporal dev server, Dovecot, Postfix, dnsmasq, OpenDKIM');
   const dirOption = (cmd: Command) => cmd.option('--dir <path>', 'stack data directory', embeddedStackDir());
   dirOption(stack.command('up'))
     .description('start the stack (reuses a healthy one) and write its config')
@@ -69,6 +69,8 @@ export function registerStackCommands(program: Command): void {
             `  Temporal   ${info.temporal.address}  (UI ${info.temporal.uiUrl})\n` +
             `  SMTP       ${info.smtp.host}:${info.smtp.port}  (STARTTLS + AUTH)\n` +
             `  IMAP       ${info.imap.host}:${info.imap.port}  (TLS)\n` +
+            `  DNS        ${info.dns.server}  (DKIM, DMARC, SPF of the .test domains)\n` +
+            `  DKIM       ${info.dkim.milter}  (OpenDKIM signs submitted mail)\n` +
             `  accounts   ${info.accounts.map((a) => a.address).join(', ')}  (passwords in ${path.join(info.dir, 'stack.json')})\n` +
             `  config     ${info.configFile}\n`,
         );

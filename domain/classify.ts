@@ -1,3 +1,4 @@
+import { asciiLowerCase } from './ascii-case';
 import { detectAutomatedMail } from './auto-reply';
 import type { EmailDecision } from './email-decision';
 import type { InboundMail } from './inbound-mail';
@@ -7,9 +8,10 @@ import { findTokens, verifyToken, type Action, type SigningKey, type TokenCheck 
 import type { RejectCode } from './mail-outcome';
 import { whitelistViolation, type WhitelistSettings } from './whitelist';
 
+/** `temporary`: the sender could not be authenticated right now (DNS); a later try may succeed. */
 export type Classification =
   | { outcome: 'decision'; workflowId: string; decision: EmailDecision; reason: string }
-  | { outcome: RejectCode; reason: string };
+  | { outcome: RejectCode; reason: string; temporary?: boolean };
 
 export interface ClassifyContext {
   keys: SigningKey[];
@@ -30,7 +32,7 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   if (automated !== undefined) return { outcome: 'auto-reply', reason: automated };
   if (ctx.whitelist.enabled) {
     // The completion mailbox is a recipient of every reply: its own domain need not be listed.
-    const own = new Set(ctx.ownAddresses.map((a) => a.toLowerCase()));
+    const own = new Set(ctx.ownAddresses.map(asciiLowerCase));
     const others = (list: string[]) => list.filter((a) => !own.has(a));
     const refused = whitelistViolation(
       { ...mail, to: others(mail.to), cc: others(mail.cc) },
@@ -59,11 +61,28 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   if (valid.some((c) => c.workflowId !== claims.workflowId || c.runId !== claims.runId)) {
     return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
   }
-  const sender = mail.from?.address.toLowerCase();
-  if (sender !== claims.recipient.toLowerCase()) {
+  const { authentication } = mail;
+  if (authentication.fromProblem !== undefined)
+    return { outcome: 'sender-mismatch', reason: `From refused: ${authentication.fromProblem}` };
+  const sender = authentication.from ?? '';
+  if (mail.from === undefined || asciiLowerCase(mail.from.address) !== sender) {
     return {
       outcome: 'sender-mismatch',
-      reason: `sent by ${sender ?? 'no sender'}, but the token was issued to ${claims.recipient}`,
+      reason: `the From header reads as ${sender} on the wire but as ${mail.from?.address ?? 'nothing'} to the MIME parser`,
+    };
+  }
+  if (sender !== asciiLowerCase(claims.recipient)) {
+    return {
+      outcome: 'sender-mismatch',
+      reason: `sent by ${sender}, but the token was issued to ${claims.recipient}`,
+    };
+  }
+  // After the token and sender checks: only a reply that would decide is held back by DNS trouble.
+  if (authentication.status === 'fail' || authentication.status === 'temperror') {
+    return {
+      outcome: 'unauthenticated',
+      reason: `the From domain of ${sender} is not authenticated (${authentication.mode}): ${authentication.summary}`,
+      ...(authentication.status === 'temperror' ? { temporary: true } : {}),
     };
   }
   return {

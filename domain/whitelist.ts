@@ -1,3 +1,4 @@
+import { asciiLowerCase } from './ascii-case';
 import type { InboundMail } from './inbound-mail';
 
 export interface WhitelistSettings {
@@ -12,13 +13,10 @@ export interface WhitelistSettings {
  */
 export function isWhitelisted(address: string, domains: readonly string[]): boolean {
   const at = address.lastIndexOf('@');
-  const domain = address
-    .slice(at + 1)
-    .toLowerCase()
-    .replace(/\.$/, '');
+  const domain = asciiLowerCase(address.slice(at + 1)).replace(/\.$/, '');
   if (at === -1 || domain === '') return false;
   return domains.some((entry) => {
-    const pattern = entry.trim().toLowerCase();
+    const pattern = asciiLowerCase(entry.trim());
     return pattern.startsWith('*.') ? domain.endsWith(pattern.slice(1)) : domain === pattern;
   });
 }

@@ -55,6 +55,11 @@ export async function createWorker(
   options: CreateWorkerOptions = {},
 ): Promise<WorkerHandle> {
   installRuntime(log, config.metrics.prometheus);
+  if (config.senderAuthentication.mode === 'off')
+    log.warn(
+      { senderAuthentication: 'off' },
+      "sender authentication is off: anyone who holds a reply link can send it with the assignee's From; set senderAuthentication.mode to verify or authentication-results",
+    );
   const { client, connection: clientConnection } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
   await ensureSyncSchedule(client, config, log);

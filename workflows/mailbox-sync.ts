@@ -52,7 +52,6 @@ export async function mailboxSync(): Promise<SyncSummary> {
   for (let more = true; more && summary.batches < MAX_BATCHES; summary.batches++) {
     const batch = await fetchMailBatch();
     more = batch.more;
-    if (batch.messages.length === 0) break;
     summary.messages += batch.messages.length;
     const outcomes = await Promise.all(
       batch.messages.map(async (message): Promise<MessageOutcome> => {
@@ -76,7 +75,10 @@ export async function mailboxSync(): Promise<SyncSummary> {
       }),
     );
     outcomes.forEach(record);
-    await removeMail({ uidValidity: batch.uidValidity, uids: batch.messages.map((m) => m.uid) });
+    // Mail kept for a later run (sender not yet authenticated) stays at the head of INBOX.
+    const done = batch.messages.filter((m) => m.outcome !== 'deferred');
+    if (done.length === 0) break;
+    await removeMail({ uidValidity: batch.uidValidity, uids: done.map((m) => m.uid) });
   }
   if (summary.messages > 0)
     log.info('mailbox sync done', {

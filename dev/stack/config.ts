@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { writeFileAtomic } from './processes';
+import { dnsServer } from './dnsmasq';
 import { account, COMPLETION_ADDRESS, DOMAINS, type StackState } from './state';
 import { temporalAddress } from './temporal';
 
@@ -33,6 +34,7 @@ export async function writeWorkerConfig(dir: string, state: StackState, caFile: 
     whitelist: { enabled: false, domains: DOMAINS },
     signature: { secrets: [state.signatureSecret] },
     remoteCompletion: { syncInterval: '30s', startupDelay: '30s' },
+    senderAuthentication: { mode: 'verify', dnsServers: [dnsServer(state.ports)] },
     log: { level: 'info' },
   };
   const file = configFile(dir);

@@ -3,7 +3,9 @@ import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { configFile, writeWorkerConfig } from './config';
+import { dnsmasq, dnsServer } from './dnsmasq';
 import { dovecot } from './dovecot';
+import { milterAddress, opendkim } from './opendkim';
 import { ensureMailPackages, isRoot } from './packages';
 import { postfix } from './postfix';
 import { isAlive, isOurs, portFree, readPidFile, retry, stopSession, tail, waitFor } from './processes';
@@ -38,6 +40,10 @@ export interface StackInfo {
   smtp: { host: string; port: number; pid: number };
   /** Dovecot IMAPS (implicit TLS). */
   imap: { host: string; port: number; pid: number };
+  /** dnsmasq: the DKIM, DMARC and SPF records of the stack's domains. */
+  dns: { server: string; pid: number };
+  /** OpenDKIM, Postfix's signing milter. */
+  dkim: { milter: string; pid: number };
   accounts: StackAccount[];
   caFile: string;
 }
@@ -49,7 +55,7 @@ export interface ServiceStatus {
   where?: string;
 }
 
-const SERVICES: Service[] = [temporal, dovecot, postfix];
+const SERVICES: Service[] = [temporal, dnsmasq, opendkim, dovecot, postfix];
 
 /** The checkout root: the nearest directory above this file holding package.json. */
 export function repoRoot(): string {
@@ -63,7 +69,7 @@ export function repoRoot(): string {
 export const embeddedStackDir = (): string => path.join(repoRoot(), '.stack', 'dev');
 
 /**
- * Starts Temporal, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
+ * Starts Temporal, dnsmasq, OpenDKIM, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
  * already run and answer; restarts only the others. Rewrites <dir>/config.yaml every time.
  */
 export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & { reused: boolean }> {
@@ -167,6 +173,8 @@ function stackInfo(dir: string, state: StackState): StackInfo {
     },
     smtp: { host: '127.0.0.1', port: ports.smtp, pid: pids.postfix ?? 0 },
     imap: { host: '127.0.0.1', port: ports.imaps, pid: pids.dovecot ?? 0 },
+    dns: { server: dnsServer(ports), pid: pids.dnsmasq ?? 0 },
+    dkim: { milter: milterAddress(ports), pid: pids.opendkim ?? 0 },
     accounts: state.accounts,
     caFile: tlsFiles(dir).cert,
   };

@@ -12,6 +12,9 @@ const MAIL_PACKAGES: Record<string, string> = {
   'dovecot-lmtpd': '/usr/lib/dovecot/lmtp',
   postfix: '/usr/lib/postfix/sbin/master',
   openssl: '/usr/bin/openssl',
+  // DNS for the stack's domains (DKIM, DMARC, SPF records) and DKIM signing of submitted mail.
+  'dnsmasq-base': '/usr/sbin/dnsmasq',
+  opendkim: '/usr/sbin/opendkim',
 };
 
 export const isRoot = () => process.getuid?.() === 0;

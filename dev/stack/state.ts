@@ -2,13 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { secretWeakness } from '../../config/secret-strength';
 import { pickFreePorts } from './processes';
 
 export const COMPLETION_ADDRESS = 'completion@example.test';
 export const DOMAINS = ['example.test', 'other.test'];
 const ADDRESSES = [COMPLETION_ADDRESS, 'alice@example.test', 'carol@example.test', 'bob@other.test'];
 
-export type ServiceName = 'temporal' | 'dovecot' | 'postfix';
+export type ServiceName = 'temporal' | 'dovecot' | 'postfix' | 'dnsmasq' | 'opendkim';
 
 export interface StackAccount {
   address: string;
@@ -20,14 +21,31 @@ export interface StackState {
   version: 1;
   /** Unique per data dir, so several stacks can run side by side. */
   instance: string;
-  ports: { temporal: number; temporalUi: number; smtp: number; imaps: number; lmtp: number };
+  ports: {
+    temporal: number;
+    temporalUi: number;
+    smtp: number;
+    imaps: number;
+    lmtp: number;
+    /** dnsmasq: DNS for the stack's domains (DKIM keys, DMARC, SPF). */
+    dns: number;
+    /** OpenDKIM: Postfix's signing milter. */
+    milter: number;
+  };
   accounts: StackAccount[];
   signatureSecret: string;
   pids: Partial<Record<ServiceName, number>>;
 }
 
 export const stateFile = (dir: string) => path.join(dir, 'stack.json');
-const secret = () => randomBytes(32).toString('base64url');
+const randomSecret = () => randomBytes(32).toString('base64url');
+/** A signature secret the config's strength rule accepts (a random one fails it about once in 300 000). */
+const signatureSecret = (): string => {
+  for (;;) {
+    const candidate = randomSecret();
+    if (!secretWeakness(candidate)) return candidate;
+  }
+};
 
 export async function readState(dir: string): Promise<StackState | undefined> {
   let text: string;
@@ -47,14 +65,22 @@ export async function loadOrCreateState(dir: string): Promise<StackState> {
   const state: StackState = existing ?? (await newState(dir));
   for (const address of ADDRESSES) {
     if (!state.accounts.some((a) => a.address === address))
-      state.accounts.push({ address, password: secret() });
+      state.accounts.push({ address, password: randomSecret() });
   }
+  // Stacks created before these services or this rule get them now; the rest is kept.
+  if (!state.ports.dns || !state.ports.milter) {
+    const [dns, milter] = (await pickFreePorts(2)) as [number, number];
+    state.ports = { ...state.ports, dns, milter };
+  }
+  if (secretWeakness(state.signatureSecret)) state.signatureSecret = signatureSecret();
   saveState(dir, state);
   return state;
 }
 
 async function newState(dir: string): Promise<StackState> {
-  const [temporal, temporalUi, smtp, imaps, lmtp] = (await pickFreePorts(5)) as [
+  const [temporal, temporalUi, smtp, imaps, lmtp, dns, milter] = (await pickFreePorts(7)) as [
+    number,
+    number,
     number,
     number,
     number,
@@ -64,9 +90,9 @@ async function newState(dir: string): Promise<StackState> {
   return {
     version: 1,
     instance: `rc-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 10)}`,
-    ports: { temporal, temporalUi, smtp, imaps, lmtp },
+    ports: { temporal, temporalUi, smtp, imaps, lmtp, dns, milter },
     accounts: [],
-    signatureSecret: secret(),
+    signatureSecret: signatureSecret(),
     pids: {},
   };
 }

@@ -90,6 +90,7 @@ void test('a delivery report parsed by simpleParser is recognised', async () => 
     uid: 1,
     size: raw.length,
     receivedAt: 0,
+    authentication: { mode: 'off', status: 'off', summary: 'not checked here' },
   });
   assert.deepEqual(
     [mail.returnPath, mail.contentType, mail.headers['auto-submitted'], mail.from],

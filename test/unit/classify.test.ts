@@ -4,6 +4,8 @@ import { simpleParser } from 'mailparser';
 import { classifyMail, type Classification, type ClassifyContext } from '../../domain/classify';
 import { toInboundMail, type InboundMail } from '../../domain/inbound-mail';
 import { OUTCOME_CODES, type OutcomeCode } from '../../domain/mail-outcome';
+import { asciiLowerCase } from '../../domain/ascii-case';
+import { headerFields, singleFromMailbox, type SenderVerdict } from '../../domain/sender-authentication';
 import { parseMailto } from '../../domain/mailto';
 import { renderRequestEmail } from '../../domain/request-email';
 import { findTokens, keyring, signToken, type Action, type TokenClaims } from '../../domain/token';
@@ -26,9 +28,28 @@ function token(action: Action, claims: Partial<TokenClaims> = {}, signingKeys = 
 const C = token('complete');
 const F = token('fail');
 
+/** What authenticateSender says of a message whose From domain passed DKIM/DMARC. */
+function passed(address: string | undefined): SenderVerdict {
+  return {
+    mode: 'verify',
+    from: asciiLowerCase(address ?? ''),
+    status: 'pass',
+    summary: 'dmarc=pass (test)',
+  };
+}
+
+/** The same for a raw message: its From read by the one-From rule. */
+function passedRaw(raw: string): SenderVerdict {
+  const from = singleFromMailbox(headerFields(raw));
+  assert.ok('address' in from, 'one From mailbox');
+  return passed(from.address);
+}
+
 function mail(fields: Partial<InboundMail> = {}): InboundMail {
+  const from = 'from' in fields ? fields.from : { address: 'alice@example.test' };
   return {
     uidValidity: '1700000000',
+    authentication: passed(from?.address),
     uid: 7,
     size: 2048,
     messageId: '<reply-1@example.test>',
@@ -225,10 +246,28 @@ void test('a display name spelling the recipient does not pass for the address (
       uid: 1,
       size: raw.length,
       receivedAt: NOW,
+      authentication: passedRaw(raw),
     }),
   );
   assert.equal(result.outcome, 'sender-mismatch');
   assert.match(result.reason, /^sent by mallory@evil\.test,/);
+});
+
+void test('unauthenticated: a valid token from a From domain that fails DKIM/DMARC decides nothing', () => {
+  const failing = (status: 'fail' | 'temperror'): SenderVerdict => ({
+    ...passed('alice@example.test'),
+    status,
+    summary: `dmarc=${status} (test)`,
+  });
+  const refused = classify(
+    mail({ subject: `Complete task: deploy [${C}]`, authentication: failing('fail') }),
+  );
+  assert.deepEqual([refused.outcome, 'temporary' in refused], ['unauthenticated', false]);
+  const later = classify(
+    mail({ subject: `Complete task: deploy [${C}]`, authentication: failing('temperror') }),
+  );
+  // DNS trouble may pass: the sync tries again later.
+  assert.deepEqual([later.outcome, 'temporary' in later && later.temporary], ['unauthenticated', true]);
 });
 
 void test('an RFC 2047 encoded, folded subject (through simpleParser)', async () => {
@@ -252,6 +291,7 @@ void test('an RFC 2047 encoded, folded subject (through simpleParser)', async ()
     uid: 3,
     size: raw.length,
     receivedAt: NOW,
+    authentication: passedRaw(raw),
   });
   assert.equal(inbound.subject, subject);
   const decision = decided(classify(inbound));
@@ -316,6 +356,7 @@ after(() => {
     'oversized',
     'unparseable',
     'too-complex',
+    'deferred',
   ];
   const all = ['decision', ...OUTCOME_CODES.filter((code) => !notFromClassify.includes(code))];
   assert.deepEqual([...seen].sort(), all.sort(), `every code but ${notFromClassify.join(', ')} is produced`);

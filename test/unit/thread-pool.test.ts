@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -82,8 +83,10 @@ void test('the mail classifier rejects the poison HTML (<a + 1 MB of letters) at
   const config = configSchema.parse({
     smtp: { host: 'localhost' },
     imap: { host: 'localhost', fromAddress: 'c@example.test', user: 'c', password: 'p', messageBudget: '1s' },
-    signature: { secrets: ['0123456789abcdef0123'] },
+    signature: { secrets: [randomBytes(32).toString('base64')] },
+    senderAuthentication: { mode: 'off' },
   });
+  const { senderAuthentication } = config;
   const classifier = createMessageClassifier(config);
   try {
     const raw = (body: string) =>
@@ -92,9 +95,19 @@ void test('the mail classifier rejects the poison HTML (<a + 1 MB of letters) at
       );
     const settings = { keys: [], whitelist: { enabled: false, domains: [] }, ownAddresses: [], now: 0 };
     const envelope = { uidValidity: '1', uid: 1, size: 0, receivedAt: 0 };
-    const poison = await classifier.run({ source: raw(`<a${'b'.repeat(1_000_000)}`), envelope, settings });
+    const poison = await classifier.run({
+      source: raw(`<a${'b'.repeat(1_000_000)}`),
+      envelope,
+      settings,
+      senderAuthentication,
+    });
     assert.deepEqual(poison, { ok: false, reason: 'deadline', message: 'still running after 1000 ms' });
-    const plain = await classifier.run({ source: raw('<p>hello</p>'), envelope, settings });
+    const plain = await classifier.run({
+      source: raw('<p>hello</p>'),
+      envelope,
+      settings,
+      senderAuthentication,
+    });
     assert.ok(plain.ok);
     assert.equal(plain.value.classification.outcome, 'no-token');
     assert.equal(plain.value.from, 'mallory@example.test');
