@@ -21,21 +21,16 @@ const bool = z.preprocess(
 const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
 
-/** A duration string such as `30s`, or a number of milliseconds. */
-const duration = z.union(
-  [
-    z.number().int().nonnegative(),
-    z.string().transform((value, ctx) => {
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-  ],
-  { error: (issue) => `expected a duration such as 30s, 5m, 2h or 1d, got ${JSON.stringify(issue.input)}` },
-);
+/** A duration (see domain/duration.ts): a string such as `30s`, or a number of milliseconds. */
+const duration = (min: number | string) =>
+  z.unknown().transform((value, ctx) => {
+    try {
+      return parseDuration(value, { min });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const domainName = z
   .string()
@@ -134,10 +129,10 @@ export const configSchema = section({
     ),
   }),
   remoteCompletion: section({
-    syncInterval: duration.refine((ms) => ms >= 1000, 'expected at least 1s').default(30_000),
-    startupDelay: duration.default(30_000),
+    syncInterval: duration('1s').default(30_000),
+    startupDelay: duration(0).default(30_000),
     /** How long each request stays answerable when the task has no timeout. */
-    tokenLifetime: duration.refine((ms) => ms >= 60_000, 'expected at least 1m').default(30 * 86_400_000),
+    tokenLifetime: duration('1m').default(30 * 86_400_000),
   }).prefault({}),
   metrics: section({
     /** Serve the SDK's Prometheus metrics on this host:port, e.g. 127.0.0.1:9464; off when unset. */
