@@ -99,8 +99,8 @@ class HtmlTextReader implements TokenizerCallbacks {
   }
 
   onclosetag(start: number, end: number): void {
-    const name = this.html.slice(start, end).toLowerCase();
     if (this.done) return;
+    const name = this.html.slice(start, end).toLowerCase();
     if (this.hidden !== undefined) {
       if (name === this.hidden) this.hidden = undefined;
     } else if (name === 'blockquote') {
