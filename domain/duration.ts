@@ -1,8 +1,9 @@
+// msToNumber is how the SDK itself reads every Duration (timers, activity options). It is exported
+// from the package root, though documented as meant for the SDK's own use.
 import { msToNumber, type Duration } from '@temporalio/common';
 
 /** The longest duration anything here accepts: a task, a reminder, a token, a sync interval. */
-export const MAX_DURATION: Duration = '1y';
-const MAX_DURATION_MS = msToNumber(MAX_DURATION);
+const MAX_DURATION_MS = msToNumber('1y');
 
 /**
  * Milliseconds of a duration in Temporal's own format (`Duration`, read by `@temporalio/common`
