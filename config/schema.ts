@@ -23,21 +23,16 @@ const bool = z.preprocess(
 const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
 
-/** A duration string such as `30s`, or a number of milliseconds. */
-const duration = z.union(
-  [
-    z.number().int().nonnegative(),
-    z.string().transform((value, ctx) => {
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-  ],
-  { error: (issue) => `expected a duration such as 30s, 5m, 2h or 1d, got ${JSON.stringify(issue.input)}` },
-);
+/** A duration (see domain/duration.ts): a string such as `30s`, or a number of milliseconds. */
+const duration = (min: number | string) =>
+  z.unknown().transform((value, ctx) => {
+    try {
+      return parseDuration(value, { min });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const domainName = z
   .string()
@@ -132,8 +127,7 @@ export const configSchema = section({
       )
       .default(1_000_000),
     /** Time to parse and classify one message; slower mail is rejected as too-complex. */
-    messageBudget: duration
-      .refine((ms) => ms >= 1000, 'expected at least 1s')
+    messageBudget: duration('1s')
       .refine((ms) => ms <= 30_000, 'expected at most 30s (a batch must fit in its 2-minute activity)')
       .default(10_000),
     /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
@@ -177,7 +171,7 @@ export const configSchema = section({
     /** The authserv-id of the trusted inbound server's Authentication-Results header. */
     authservId: z.string().trim().min(1, 'expected the authserv-id, e.g. mx.example.com').optional(),
     /** A reply whose check met a DNS temporary error stays in INBOX and is tried again for this long. */
-    retryTemporaryErrorsFor: duration.default(6 * 3_600_000),
+    retryTemporaryErrorsFor: duration('1m').default(6 * 3_600_000),
   })
     .prefault({})
     .refine((a) => a.mode !== 'authentication-results' || a.authservId !== undefined, {
@@ -186,10 +180,10 @@ export const configSchema = section({
       path: ['authservId'],
     }),
   remoteCompletion: section({
-    syncInterval: duration.refine((ms) => ms >= 1000, 'expected at least 1s').default(30_000),
-    startupDelay: duration.default(30_000),
+    syncInterval: duration('1s').default(30_000),
+    startupDelay: duration(0).default(30_000),
     /** How long each request stays answerable when the task has no timeout. */
-    tokenLifetime: duration.refine((ms) => ms >= 60_000, 'expected at least 1m').default(30 * 86_400_000),
+    tokenLifetime: duration('1m').default(30 * 86_400_000),
   }).prefault({}),
   metrics: section({
     /** Serve the SDK's Prometheus metrics on this host:port, e.g. 127.0.0.1:9464; off when unset. */

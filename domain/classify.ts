@@ -2,6 +2,7 @@ import { asciiLowerCase } from './ascii-case';
 import { detectAutomatedMail } from './auto-reply';
 import type { EmailDecision } from './email-decision';
 import type { InboundMail } from './inbound-mail';
+import { printableText } from './printable';
 import { htmlToOwnText, ownText } from './reply-text';
 import { COMMENT_PROMPT, TOKEN_MARKER } from './request-email';
 import { findTokens, verifyToken, type Action, type SigningKey, type TokenCheck } from './token';
@@ -121,10 +122,13 @@ function rejected(reason: Extract<TokenCheck, { ok: false }>['reason']): Classif
   }
 }
 
-/** The sender's words: above the prompt of the pre-filled body, without lines naming a token. */
+/**
+ * The sender's words: above the prompt of the pre-filled body, without lines naming a token, and
+ * without control characters or terminal escape sequences (the comment is shown by the CLI).
+ */
 function commentOf(own: string, max: number): string {
   const lines: string[] = [];
-  for (const line of own.split('\n')) {
+  for (const line of printableText(own, { multiline: true }).split('\n')) {
     const flat = line.replace(/\s+/g, ' ').toLowerCase();
     if (flat.includes(COMMENT_PROMPT.toLowerCase()) || flat.includes(TOKEN_MARKER.toLowerCase())) break;
     if (findTokens(line).length === 0) lines.push(line.trimEnd());

@@ -14,8 +14,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { parseDuration } from '../domain/duration';
+import { isPrintableLine } from '../domain/printable';
+import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../domain/task-limits';
 import type * as taskActivities from '../activities/task-mail';
 import {
   decideUpdate,
@@ -259,7 +260,13 @@ function validateInput(input: TaskInput): {
 } {
   try {
     if (!input.title?.trim()) throw new Error('a task needs a title');
+    if (input.title.length > MAX_TITLE_LENGTH)
+      throw new Error(`the title is longer than ${MAX_TITLE_LENGTH} characters`);
+    if ((input.description?.length ?? 0) > MAX_DESCRIPTION_LENGTH)
+      throw new Error(`the description is longer than ${MAX_DESCRIPTION_LENGTH} characters`);
     if (!input.assignees?.length) throw new Error('a task needs at least one assignee');
+    const badName = input.assignees.find((a) => a.name !== undefined && !isPrintableLine(a.name));
+    if (badName) throw new Error(`assignee name of ${badName.address}: use one printable line`);
     const rounds = input.continueAsNewAfterReminders ?? DEFAULT_CONTINUE_AS_NEW_AFTER_REMINDERS;
     if (!Number.isInteger(rounds) || rounds < 1)
       throw new Error(`continueAsNewAfterReminders: expected a whole number >= 1, got ${String(rounds)}`);
@@ -308,21 +315,11 @@ function throwIf(problem: string | undefined): void {
 
 function durationMs(name: string, value: TaskInput['timeout']): number | undefined {
   if (value === undefined) return undefined;
-  let ms = value as number;
-  if (typeof value !== 'number') {
-    try {
-      ms = parseDuration(String(value));
-    } catch (err) {
-      // Temporal's own duration strings ('2 days', '90 minutes') are welcome too.
-      try {
-        ms = msToNumber(value);
-      } catch {
-        throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
-      }
-    }
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
   }
-  if (!(ms > 0)) throw new Error(`${name}: expected a positive duration, got ${JSON.stringify(value)}`);
-  return ms;
 }
 
 function failureMessage(err: unknown): string {

@@ -43,9 +43,9 @@ after(async () => {
   await closeConnection();
 });
 
-test('an HTML-only mail that is expensive to read is rejected as too-complex; the reply behind it decides its task in the same sync', async () => {
+test('the poison HTML-only mail (<a + 1 MB of letters) is read in linear time and rejected; the reply behind it decides its task in the same sync', async () => {
   const poisonId = `<${unique('poison')}@example.test>`;
-  // `<a` and 1 MB of letters, no closing bracket: costly for a tag scanner that is not linear.
+  // `<a` and 1 MB of letters, no closing bracket: it stalled the sync when the tag scan was quadratic.
   await sendAs(config, 'carol@example.test', {
     to: COMPLETION,
     subject: 'hello',
@@ -62,14 +62,14 @@ test('an HTML-only mail that is expensive to read is rejected as too-complex; th
 
   const summary = await syncAndWait(temporal, config.temporal.taskQueue);
   const [poison, reply] = [outcomeOf(summary, poisonId), outcomeOf(summary, replyId)];
-  assert.equal(poison?.code, 'too-complex');
+  assert.equal(poison?.code, 'no-token');
   assert.deepEqual([reply?.code, reply?.workflowId], ['signalled', taskWorkflowId(taskId)]);
   assert.equal(await inboxCount(config, COMPLETION), 0, 'both removed');
   const result = await tasks.waitForResult(taskId, 10_000);
   assert.deepEqual([result.outcome, result.comment], ['completed', 'still works']);
-  const [line] = await eventually('the rejection in the log', () => {
-    const lines = logLines(LOG, { msg: 'mail rejected', outcome: 'too-complex', messageId: poisonId });
-    return Promise.resolve(lines.length > 0 && lines);
-  });
-  assert.match(String(line?.reason), /still running after 2000 ms/);
+  await eventually('the rejection in the log', () =>
+    Promise.resolve(
+      logLines(LOG, { msg: 'mail rejected', outcome: 'no-token', messageId: poisonId }).length === 1,
+    ),
+  );
 });

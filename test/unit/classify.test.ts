@@ -9,6 +9,7 @@ import { headerFields, singleFromMailbox, type SenderVerdict } from '../../domai
 import { parseMailto } from '../../domain/mailto';
 import { renderRequestEmail } from '../../domain/request-email';
 import { findTokens, keyring, signToken, type Action, type TokenClaims } from '../../domain/token';
+import { assertWithinBudget } from '../helpers/time-budget';
 
 const NOW = Date.UTC(2030, 0, 1);
 const WORKFLOW = 'remote-completion/T-1';
@@ -347,6 +348,33 @@ void test('comment is capped with an ellipsis; message id falls back to uidvalid
   assert.equal(decision.comment, 'abcdefghi…');
   assert.equal(decision.messageId, '1700000000:7');
 });
+
+void test('a comment cannot steer a terminal: escape sequences and control characters are removed', () => {
+  const { subject, body } = button('complete');
+  const text = `Fine.\x1b[2K\x1b[1A\rDENIED\n\x1b]0;owned\x07Ship \u202eit\u202c.\x07\x9b31m${body}`;
+  assert.equal(decided(classify(mail({ subject, text }))).comment, 'Fine.\nDENIED\nShip it.');
+  // In HTML a carriage return is white space.
+  const html = `<p>${text.replace(/\n/g, '<br>')}</p>`;
+  assert.equal(decided(classify(mail({ subject, html }))).comment, 'Fine. DENIED\nShip it.');
+});
+
+const HUGE = 1_000_000;
+const hostileMail: [string, Partial<InboundMail>][] = [
+  ['a subject of token heads', { subject: 'rc1.abcdefgh.c.1.'.repeat(HUGE / 17) }],
+  ['a text of quote markers', { text: `${C}\n${'> '.repeat(HUGE / 2)}` }],
+  ['a text of short header-like lines', { text: `${C}\n${'1:\n'.repeat(HUGE / 12)}` }],
+  ['an HTML body of an unterminated tag', { html: `<p>${C}</p><a${'b'.repeat(HUGE)}` }],
+  ['an HTML body of nested elements', { html: `<p>${C}</p>${'<div><blockquote>'.repeat(HUGE / 17)}` }],
+  ['a comment of escape sequences', { text: `${'\x1b['.repeat(HUGE / 2)}\n${C}` }],
+  ['an Auto-Submitted header of letters', { headers: { 'auto-submitted': 'a'.repeat(HUGE) } }],
+  ['an address of dots', { from: { address: `alice@${'.'.repeat(HUGE)}` } }],
+];
+for (const [name, fields] of hostileMail) {
+  void test(`classifyMail runs in linear time: ${name}`, () => {
+    const m = mail(fields);
+    assertWithinBudget(name, () => classify(m, { whitelist: { enabled: true, domains: ['example.test'] } }));
+  });
+}
 
 after(() => {
   // Codes only the sync gives: it has no message to classify, or the classification ran over budget.

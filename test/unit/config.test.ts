@@ -129,6 +129,26 @@ const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, s
     'imap.messageBudget: expected at most 30s',
   ],
   [
+    'short token lifetime',
+    (r) => (r.remoteCompletion = { tokenLifetime: '30s' }),
+    'remoteCompletion.tokenLifetime: expected at least 1m, got "30s"',
+  ],
+  [
+    'token lifetime over a year',
+    (r) => (r.remoteCompletion = { tokenLifetime: '99999999999w' }),
+    'remoteCompletion.tokenLifetime: expected at most one year (1y), got "99999999999w"',
+  ],
+  [
+    'sync interval over a year, in milliseconds',
+    (r) => (r.remoteCompletion = { syncInterval: 1e12 }),
+    'remoteCompletion.syncInterval: expected at most one year (1y)',
+  ],
+  [
+    'duration without a unit',
+    (r) => (r.remoteCompletion = { startupDelay: '30' }),
+    'remoteCompletion.startupDelay: expected a duration such as 30s',
+  ],
+  [
     'half a client certificate',
     (r) => (r.temporal!.clientCert = 'cert.pem'),
     'temporal: set both clientCert and clientKey',
