@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Command } from 'commander';
 import { connectTemporal } from '../client/connect';
 import { RemoteCompletionClient, TaskInputError } from '../client/task-client';
@@ -16,12 +17,17 @@ async function withClient<T>(
   fn: (client: RemoteCompletionClient) => Promise<T>,
 ): Promise<T> {
   const config = readConfig(options);
-  const { client, connection } = await connectTemporal(config.temporal);
+  const { client, connection } = await connectTemporal(config.temporal, cliIdentity());
   try {
     return await fn(new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist));
   } finally {
     await connection.close();
   }
+}
+
+/** Names the operator in Temporal's history and in API decisions: the CLI runs as someone, somewhere. */
+function cliIdentity(): string {
+  return `${os.userInfo().username}@${os.hostname()} (remote-completion cli)`;
 }
 
 // What tasks hold came from users and from mail: never let it steer the operator's terminal.
@@ -35,8 +41,10 @@ const shown = (text: string): string => printableText(text);
 function formatResult(result: TaskResult): string {
   const by = result.decidedBy ? ` by ${shown(result.decidedBy)}` : '';
   const via = result.channel ? ` via ${result.channel}` : '';
+  const caller =
+    result.caller && result.caller !== result.decidedBy ? ` (caller ${shown(result.caller)})` : '';
   const comment = result.comment ? `\ncomment: ${printableText(result.comment, { multiline: true })}` : '';
-  return `${result.outcome}${by}${via} at ${result.decidedAt}${comment}`;
+  return `${result.outcome}${by}${via}${caller} at ${result.decidedAt}${comment}`;
 }
 
 function formatState(state: TaskState): string {
@@ -156,9 +164,9 @@ export function registerTaskCommands(program: Command): void {
     json(task.command(`${action} <taskId>`))
       .description(`${action} the task through the API (the first decision wins)`)
       .option('--comment <text>', 'why')
-      .option('--by <who>', 'who decided', process.env.USER ?? 'cli')
+      .option('--by <who>', "who decided (default: this CLI's Temporal identity, user@host)")
       .action(
-        command(async (taskId: string, opts: OutputOptions & { comment?: string; by: string }) => {
+        command(async (taskId: string, opts: OutputOptions & { comment?: string; by?: string }) => {
           const result = await withClient(opts, (client) =>
             client[action](taskId, { by: opts.by, comment: opts.comment }),
           );

@@ -23,6 +23,8 @@ export function temporalConnectionOptions(temporal: Config['temporal']): {
 /** Connects to Temporal and checks the namespace, with errors that name the setting to fix. */
 export async function connectTemporal(
   temporal: Config['temporal'],
+  /** How this client names itself to Temporal (its history records it); the SDK's pid@host by default. */
+  identity?: string,
 ): Promise<{ client: Client; connection: Connection }> {
   const options = temporalConnectionOptions(temporal);
   let connection: Connection;
@@ -48,7 +50,7 @@ export async function connectTemporal(
           : `temporal.address: Temporal at ${temporal.address} did not answer: ${firstLine(err)}`,
     );
   }
-  return { client: new Client({ connection, namespace: temporal.namespace }), connection };
+  return { client: new Client({ connection, namespace: temporal.namespace, identity }), connection };
 }
 
 function readPem(key: string, file: string): Buffer {

@@ -12,6 +12,7 @@ import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
 import { isTaskStatus, TASK_STATUSES } from '../domain/task-status';
 import type { WhitelistSettings } from '../domain/whitelist';
+import { isPrintableLine } from '../domain/printable';
 import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../domain/task-limits';
 import {
   decideUpdate,
@@ -47,6 +48,12 @@ export interface StartTaskOptions {
   reminderEvery?: Duration;
   requester?: string;
   context?: Record<string, string>;
+}
+
+/** An API decision: `by` defaults to this client's Temporal identity, which is recorded either way. */
+export interface ApiDecisionInput {
+  by?: string;
+  comment?: string;
 }
 
 export interface TaskSummary {
@@ -163,11 +170,11 @@ export class RemoteCompletionClient {
     return tasks;
   }
 
-  complete(taskId: string, decision: { by: string; comment?: string }): Promise<TaskResult> {
+  complete(taskId: string, decision: ApiDecisionInput = {}): Promise<TaskResult> {
     return this.decide(taskId, 'complete', decision);
   }
 
-  fail(taskId: string, decision: { by: string; comment?: string }): Promise<TaskResult> {
+  fail(taskId: string, decision: ApiDecisionInput = {}): Promise<TaskResult> {
     return this.decide(taskId, 'fail', decision);
   }
 
@@ -185,15 +192,15 @@ export class RemoteCompletionClient {
     });
   }
 
-  private decide(
-    taskId: string,
-    action: Action,
-    decision: { by: string; comment?: string },
-  ): Promise<TaskResult> {
-    if (!decision.by?.trim()) throw new TaskInputError('a decision needs --by: who decided');
+  private decide(taskId: string, action: Action, decision: ApiDecisionInput): Promise<TaskResult> {
+    // Who called is recorded whatever `by` claims: anyone with write access to the namespace can decide.
+    const caller = this.client.options.identity;
+    const by = decision.by?.trim() || caller;
+    if (!isPrintableLine(by) || by.length > 200)
+      throw new TaskInputError('--by: expected one printable line of at most 200 characters');
     return this.call(taskId, (handle) =>
       handle.executeUpdate(decideUpdate, {
-        args: [{ action, by: decision.by.trim(), comment: decision.comment?.trim() }],
+        args: [{ action, by, comment: decision.comment?.trim(), caller }],
       }),
     );
   }

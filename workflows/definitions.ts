@@ -43,6 +43,8 @@ export interface TaskResult {
   decidedAt: string;
   comment?: string;
   channel?: Channel;
+  /** For an API decision: the Temporal client identity that made it (`decidedBy` is what it claimed). */
+  caller?: string;
 }
 
 export interface ApiDecision {
@@ -50,6 +52,8 @@ export interface ApiDecision {
   /** Who decided, e.g. an email address or user name. */
   by: string;
   comment?: string;
+  /** The Temporal client identity of the caller; recorded beside `by` for the audit trail. */
+  caller?: string;
 }
 
 export type IgnoreReason = 'duplicate' | 'not-assigned' | 'task-closed';

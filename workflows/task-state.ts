@@ -188,7 +188,9 @@ export class Task {
   decideByApi(decision: ApiDecision, now: number): TaskResult {
     const problem = this.apiDecisionProblem(decision);
     if (problem) throw new Error(problem);
-    return this.close(OUTCOME_OF[decision.action], now, decision.by, 'api', decision.comment);
+    const result = this.close(OUTCOME_OF[decision.action], now, decision.by, 'api', decision.comment);
+    if (decision.caller) result.caller = decision.caller;
+    return result;
   }
 
   cancel(now: number): TaskResult {

@@ -86,13 +86,17 @@ test('task start, show, list, wait, complete through the CLI', async () => {
   const comment = 'via cli\x1b[2K\x1b[1A\rrewritten';
   const completed = await cli('task', 'complete', taskId, '--comment', comment, '--by', 'ops');
   assert.equal(completed.code, 0, completed.stderr);
-  assert.match(completed.stdout, /^completed by ops via api .*\ncomment: via cli\nrewritten\n$/);
+  assert.match(
+    completed.stdout,
+    /^completed by ops via api \(caller [^ ]+@[^ ]+ \(remote-completion cli\)\) at .*\ncomment: via cli\nrewritten\n$/,
+  );
 
   const result = JSON.parse((await cli('task', 'wait', taskId, '--json')).stdout) as Record<string, unknown>;
   assert.deepEqual(
     [result.outcome, result.comment, result.decidedBy, result.channel],
     ['completed', comment, 'ops', 'api'],
   );
+  assert.match(String(result.caller), /^[^ ]+@[^ ]+ \(remote-completion cli\)$/, 'who called is recorded');
 
   // Visibility is eventually consistent: the list catches up within moments.
   await eventually('the task in the completed list', async () => {

@@ -108,6 +108,7 @@ describe('task workflow against the real stack', () => {
     await waitForState(taskId, (s) => s.status === 'waiting');
     const result = await tasks.complete(taskId, { by: 'ops-bot', comment: 'looks good' });
     assert.equal(result.outcome, 'completed');
+    assert.match(String(result.caller), /\S@\S/, "the client's Temporal identity is recorded beside by");
     assert.deepEqual(await tasks.waitForResult(taskId, 10_000), result);
     const state = await tasks.getState(taskId);
     assert.equal(state.status, 'completed');
@@ -118,6 +119,7 @@ describe('task workflow against the real stack', () => {
         decidedBy: 'ops-bot',
         comment: 'looks good',
         channel: 'api',
+        caller: result.caller,
         decidedAt: undefined,
       },
     );
@@ -129,11 +131,13 @@ describe('task workflow against the real stack', () => {
     await assert.rejects(tasks.fail(taskId, { by: 'late' }), /already (completed|closed)/);
   });
 
-  test('API fail closes the task as failed', async () => {
+  test('API fail closes the task as failed; without by, the decision is by the client identity', async () => {
     const taskId = unique('fail');
     await tasks.start({ taskId, title: 'Fail me', assignees: 'alice@example.test' });
-    const result = await tasks.fail(taskId, { by: 'alice@example.test', comment: 'backup missing' });
+    const result = await tasks.fail(taskId, { comment: 'backup missing' });
     assert.equal(result.outcome, 'failed');
+    assert.match(String(result.decidedBy), /\S@\S/);
+    assert.equal(result.decidedBy, result.caller);
     assert.equal((await tasks.waitForResult(taskId, 10_000)).comment, 'backup missing');
     assert.equal((await tasks.getState(taskId)).status, 'failed');
   });
