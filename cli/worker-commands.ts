@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config/load';
 import { checkMailServers } from '../worker/config-check';
 import type { Config } from '../config/schema';
 import { recordWorker, runningWorker, stackDown, stackStatus, stackUp } from '../stack';
+import { guardWorkerExit, type ExitGuard } from '../worker/exit-guard';
 import { createWorker } from '../worker/run-worker';
 import {
   cliLogger,
@@ -16,13 +17,29 @@ import {
 } from './context';
 import { command } from './run-cli';
 
-/** Runs the worker until it stops; `stackDir` records it as that stack's worker meanwhile. */
+/** Runs the worker until it stops, then makes sure the process ends too (see guardWorkerExit). */
 async function runWorkerUntilStopped(config: Config, log: Logger, stackDir?: string): Promise<void> {
+  const exitGuard = guardWorkerExit(log);
+  try {
+    await runWorker(config, log, exitGuard, stackDir);
+  } finally {
+    exitGuard.stopped();
+  }
+}
+
+/** Runs the worker until it stops; `stackDir` records it as that stack's worker meanwhile. */
+async function runWorker(
+  config: Config,
+  log: Logger,
+  exitGuard: ExitGuard,
+  stackDir?: string,
+): Promise<void> {
   // A wrong mail host or password should stop the start, not surface later as retries in the log.
   const problem = (await checkMailServers(config, log)).find((r) => !r.ok);
   if (problem)
     throw new ConfigError(`${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`);
   const handle = await createWorker(config, log);
+  exitGuard.attach(handle);
   const forget = stackDir ? recordWorker(stackDir) : undefined;
   try {
     log.info(
