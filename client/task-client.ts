@@ -10,6 +10,7 @@ import {
 import { CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
+import { withRetryingDeliveries } from './retrying-deliveries';
 import {
   decideUpdate,
   reassignUpdate,
@@ -104,7 +105,9 @@ export class RemoteCompletionClient {
   }
 
   async getState(taskId: string): Promise<TaskState> {
-    return this.call(taskId, (handle) => handle.query(stateQuery));
+    return this.call(taskId, async (handle) =>
+      withRetryingDeliveries(handle, await handle.query(stateQuery)),
+    );
   }
 
   /** The task's result; a cancelled task gives outcome `cancelled`. Rejects when `timeoutMs` passes first. */
