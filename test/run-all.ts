@@ -1,10 +1,11 @@
 /**
  * `npm test` after type-check and lint: starts the test stack (real Temporal, Dovecot, Postfix),
- * bundles the workflows once, runs every test file with node's test runner, stops the stack.
- * `node bin/run-tests.js test/integration/x.test.ts` runs just the files named.
+ * bundles the workflows once, runs every unit and integration test file with node's test runner,
+ * stops the stack; then the same for the fault suite (test/faults/) on a stack of its own.
+ * `node bin/run-tests.js test/integration/x.test.ts test/faults` runs just the files (or folders) named.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, stackDown, stackUp } from '../stack';
 import { createLogger } from '../worker/logger';
@@ -12,14 +13,37 @@ import { bundleWorkflows } from '../worker/workflow-bundle';
 import { findSecretsInLogs } from './support/secrets-in-logs';
 
 const root = repoRoot();
-const dir = path.join(root, '.stack', 'test');
+const testDir = path.join(root, '.stack', 'test');
+/** The fault suite stops and restarts daemons, so it gets a stack of its own. */
+const faultsDir = path.join(root, '.stack', 'faults');
 const testFiles = (sub: string) =>
   readdirSync(path.join(root, 'test', sub))
     .filter((f) => f.endsWith('.test.ts'))
     .sort()
     .map((f) => path.join('test', sub, f));
+const isFaultTest = (file: string) => path.normalize(file).startsWith(path.join('test', 'faults') + path.sep);
 
 async function main(): Promise<number> {
+  const named = process.argv
+    .slice(2)
+    .flatMap((arg) =>
+      statSync(path.join(root, arg)).isDirectory() ? testFiles(path.relative('test', arg)) : [arg],
+    );
+  const all = named.length === 0;
+  const suites = [
+    {
+      dir: testDir,
+      files: all ? [...testFiles('unit'), ...testFiles('integration')] : named.filter((f) => !isFaultTest(f)),
+    },
+    { dir: faultsDir, files: all ? testFiles('faults') : named.filter(isFaultTest) },
+  ].filter((suite) => suite.files.length > 0);
+  let code = 0;
+  for (const suite of suites) code = Math.max(code, await runSuite(suite.dir, suite.files));
+  return code;
+}
+
+/** Starts the stack in `dir`, runs `files` against it, checks its logs for secrets, stops it. */
+async function runSuite(dir: string, files: string[]): Promise<number> {
   // The stack's own logs stay in <dir>/logs; each run's test logs start afresh here.
   const testLogs = path.join(dir, 'test-logs');
   rmSync(testLogs, { recursive: true, force: true });
@@ -28,13 +52,13 @@ async function main(): Promise<number> {
   const started = Date.now();
   const stack = await stackUp({ dir, log });
   process.stdout.write(
-    `# test stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`,
+    `# ${path.relative(root, dir)} stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`,
   );
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, await bundleWorkflows());
+  // The fault suite restarts workers often: it runs the production build, which starts in a second.
+  if (dir === faultsDir && (await run(process.execPath, ['bin/build.js'], process.env)) !== 0) return 1;
   try {
-    const only = process.argv.slice(2);
-    const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration')];
     const code = await run(
       process.execPath,
       ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
