@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load';
 import { checkMailServers } from './config-check';
 import type { Config } from '../config/schema';
+import { guardWorkerExit } from '../worker/exit-guard';
 import { createWorker, type CreateWorkerOptions } from '../worker/run-worker';
 import { cliLogger, configOption, readConfig, type GlobalOptions } from './context';
 import { command } from './run-cli';
@@ -12,27 +13,35 @@ export interface RunWorkerOptions extends CreateWorkerOptions {
   onRunning?: () => () => void;
 }
 
-/** Runs the worker until it stops. */
+/** Runs the worker until it stops, then makes sure the process ends too (see guardWorkerExit). */
 export async function runWorkerUntilStopped(
   config: Config,
   log: Logger,
   { onRunning, ...workerOptions }: RunWorkerOptions = {},
 ): Promise<void> {
-  // A wrong mail host or password should stop the start, not surface later as retries in the log.
-  const problem = (await checkMailServers(config, log)).find((r) => !r.ok);
-  if (problem)
-    throw new ConfigError(`${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`);
-  const handle = await createWorker(config, log, workerOptions);
-  const forget = onRunning?.();
+  const exitGuard = guardWorkerExit(log);
   try {
-    log.info(
-      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },
-      'worker running',
-    );
-    await handle.run();
-    log.info('worker stopped');
+    // A wrong mail host or password should stop the start, not surface later as retries in the log.
+    const problem = (await checkMailServers(config, log)).find((r) => !r.ok);
+    if (problem)
+      throw new ConfigError(
+        `${problem.name}: ${problem.detail}${problem.fix ? `; fix: ${problem.fix}` : ''}`,
+      );
+    const handle = await createWorker(config, log, workerOptions);
+    exitGuard.attach(handle);
+    const forget = onRunning?.();
+    try {
+      log.info(
+        { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },
+        'worker running',
+      );
+      await handle.run();
+      log.info('worker stopped');
+    } finally {
+      forget?.();
+    }
   } finally {
-    forget?.();
+    exitGuard.stopped();
   }
 }
 

@@ -14,6 +14,7 @@ import { isTaskStatus, TASK_STATUSES } from '../domain/task-status';
 import type { WhitelistSettings } from '../domain/whitelist';
 import { isPrintableLine } from '../domain/printable';
 import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../domain/task-limits';
+import { withRetryingDeliveries } from './retrying-deliveries';
 import {
   decideUpdate,
   reassignUpdate,
@@ -101,7 +102,9 @@ export class RemoteCompletionClient {
   }
 
   async getState(taskId: string): Promise<TaskState> {
-    return this.call(taskId, (handle) => handle.query(stateQuery));
+    return this.call(taskId, async (handle) =>
+      withRetryingDeliveries(handle, await handle.query(stateQuery)),
+    );
   }
 
   /** The task's result; a cancelled task gives outcome `cancelled`. Rejects when `timeoutMs` passes first. */

@@ -20,12 +20,14 @@ export interface ImapOptions {
   mailDebug?: boolean;
   /** Keep IDLE running on the selected mailbox (the watcher); off for short sessions. */
   idle?: boolean;
+  /** Abandons the connection attempt at once (a stopping worker) instead of waiting for its timeouts. */
+  signal?: AbortSignal;
 }
 
 /** Connects and logs in; imapflow never reconnects, so every session gets a new client. */
 export async function openImap(
   imap: Config['imap'],
-  { log, mailDebug = false, idle = false }: ImapOptions,
+  { log, mailDebug = false, idle = false, signal }: ImapOptions,
 ): Promise<ImapFlow> {
   const client = new ImapFlow({
     host: imap.host,
@@ -41,10 +43,15 @@ export async function openImap(
   });
   // imapflow reports errors as events after connect; unhandled they would crash the worker.
   client.on('error', (err: Error) => log.warn({ err: err.message }, 'IMAP connection error'));
+  const abandon = () => client.close();
+  signal?.addEventListener('abort', abandon, { once: true });
   try {
+    if (signal?.aborted) throw new Error('connection abandoned: stopping');
     await client.connect();
   } catch (err) {
     throw describeImapError(err, imap);
+  } finally {
+    signal?.removeEventListener('abort', abandon);
   }
   return client;
 }

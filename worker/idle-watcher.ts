@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { closeImap, openImap } from '../mail/imap';
 
 export interface IdleWatcher {
+  /** Ends the session and the reconnect loop; leaves no socket or timer behind. */
   stop(): Promise<void>;
 }
 
@@ -15,22 +17,29 @@ const MAX_BACKOFF_MS = 60_000;
  * safety net, so a missed notification only costs one interval.
  */
 export function watchInbox(config: Config, log: Logger, onMail: () => Promise<void>): IdleWatcher {
-  let stopped = false;
+  const stopping = new AbortController();
+  const stopped = () => stopping.signal.aborted;
   let client: ImapFlow | undefined;
-  let wake: (() => void) | undefined;
 
   const notify = () => {
+    if (stopped()) return;
     onMail().catch((err: unknown) =>
       log.warn({ err: (err as Error).message }, 'could not trigger a mailbox sync'),
     );
   };
 
   const session = async (): Promise<void> => {
-    const connection = await openImap(config.imap, { log, mailDebug: config.log.mailDebug, idle: true });
+    const connection = await openImap(config.imap, {
+      log,
+      mailDebug: config.log.mailDebug,
+      idle: true,
+      signal: stopping.signal,
+    });
     client = connection;
     try {
       await watch(connection);
     } finally {
+      client = undefined;
       await closeImap(connection);
     }
   };
@@ -43,25 +52,23 @@ export function watchInbox(config: Config, log: Logger, onMail: () => Promise<vo
     log.info({ exists: mailbox.exists }, 'watching INBOX with IMAP IDLE');
     if (mailbox.exists > 0) notify();
     // idle() returns whenever IDLE is interrupted; go back to it until the connection is gone.
-    while (!stopped && client.usable) await client.idle();
+    while (!stopped() && client.usable) await client.idle();
   };
 
   const loop = async () => {
     let backoff = 1000;
-    while (!stopped) {
+    while (!stopped()) {
       const started = Date.now();
       try {
         await session();
       } catch (err) {
-        if (!stopped) log.warn({ err: (err as Error).message }, 'IMAP IDLE session failed');
+        if (!stopped()) log.warn({ err: (err as Error).message }, 'IMAP IDLE session failed');
       }
-      if (stopped) break;
+      if (stopped()) break;
       if (Date.now() - started > 30_000) backoff = 1000;
       log.info({ retryInMs: backoff }, 'IMAP IDLE reconnecting');
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, backoff);
-      });
+      // Aborting clears the timer too: a pending backoff must not hold a stopping process open.
+      await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => undefined);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   };
@@ -69,9 +76,9 @@ export function watchInbox(config: Config, log: Logger, onMail: () => Promise<vo
 
   return {
     async stop() {
-      stopped = true;
-      wake?.();
-      if (client) await closeImap(client);
+      stopping.abort();
+      // No LOGOUT round trip: on a half-open connection it would wait for the socket timeout.
+      client?.close();
       await running;
     },
   };

@@ -1,7 +1,8 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { createMessageClassifier } from '../activities/mailbox';
+import { createMessageClassifier, type MessageClassifier } from '../activities/mailbox';
 import { createSmtpTransport } from '../mail/smtp';
 import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
@@ -12,6 +13,11 @@ import { PinoTemporalLogger } from './temporal-logger';
 import { prebuiltBundle } from './workflow-bundle';
 
 let runtimeInstalled = false;
+
+/** How long in-flight activities may finish after a shutdown request before they are cancelled. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+/** After the grace time, how long cancelled activities get before the worker stops without them. */
+const SHUTDOWN_FORCE_AFTER_GRACE_MS = 2_000;
 
 /**
  * Routes the SDK's logs into pino and, when configured, serves its Prometheus metrics; allowed
@@ -61,24 +67,40 @@ export async function createWorker(
       "sender authentication is off: anyone who holds a reply link can send it with the assignee's From; set senderAuthentication.mode to verify or authentication-results",
     );
   const { client, connection: clientConnection } = await connectTemporal(config.temporal);
-  await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
-  await ensureSyncSchedule(client, config, log);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
-  const transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
-  const classifier = createMessageClassifier(config);
-  const bundle = options.workflowBundle ?? prebuiltBundle();
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    ...(bundle
-      ? { workflowBundle: bundle }
-      : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
-    activities: (options.wrapActivities ?? ((a) => a))(
-      createActivities({ config, transport, log, classifier }),
-    ),
-    shutdownGraceTime: '10s',
-  });
+  let connection: NativeConnection | undefined;
+  let transport: Transporter | undefined;
+  let classifier: MessageClassifier | undefined;
+  let worker: Worker;
+  try {
+    await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
+    await ensureSyncSchedule(client, config, log);
+    connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+    transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
+    classifier = createMessageClassifier(config);
+    const bundle = options.workflowBundle ?? prebuiltBundle();
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      ...(bundle
+        ? { workflowBundle: bundle }
+        : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
+      activities: (options.wrapActivities ?? ((a) => a))(
+        createActivities({ config, transport, log, classifier }),
+      ),
+      shutdownGraceTime: SHUTDOWN_GRACE_MS,
+      // Activities ignore cancellation while an IMAP or SMTP timeout runs: do not wait for them.
+      shutdownForceTime: SHUTDOWN_GRACE_MS + SHUTDOWN_FORCE_AFTER_GRACE_MS,
+    });
+  } catch (err) {
+    // A failed start must not leave connections that keep the process alive.
+    transport?.close();
+    await Promise.allSettled([classifier?.close(), connection?.close(), clientConnection.close()]);
+    throw err;
+  }
+  const nativeConnection = connection;
+  const smtp = transport;
+  const threads = classifier;
   let watcher: IdleWatcher | undefined;
   let running: Promise<void> | undefined;
   return {
@@ -90,11 +112,18 @@ export async function createWorker(
         );
       }
       running ??= worker.run().finally(async () => {
-        await watcher?.stop();
-        await classifier.close();
-        transport.close();
-        await connection.close();
-        await clientConnection.close();
+        // Each one whatever happens to the others: anything left open keeps the process alive.
+        const closed = await Promise.allSettled([
+          watcher?.stop(),
+          threads.close(),
+          Promise.resolve().then(() => smtp.close()),
+          nativeConnection.close(),
+          clientConnection.close(),
+        ]);
+        for (const result of closed) {
+          if (result.status === 'rejected')
+            log.warn({ err: (result.reason as Error).message }, 'closing after the worker stopped failed');
+        }
       });
       return running;
     },

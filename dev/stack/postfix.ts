@@ -93,6 +93,10 @@ relayhost =
 relay_domains =
 smtp_dns_support_level = disabled
 biff = no
+# Mail deferred while Dovecot restarts is retried within seconds, not after the default 5 minutes.
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 30s
 
 # Every address of the stack's domains is a Dovecot mailbox; any other address gets 550 at RCPT.
 virtual_mailbox_domains = ${DOMAINS.join(', ')}

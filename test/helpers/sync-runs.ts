@@ -9,9 +9,17 @@ import { eventually } from './env';
  */
 export async function syncAndWait(client: Client, taskQueue: string): Promise<SyncSummary> {
   const schedule = client.schedule.getHandle(syncScheduleId(taskQueue));
-  const runIds = async () =>
-    (await schedule.describe()).info.recentActions.map((a) => a.action.workflow.firstExecutionRunId);
-  const earlier = new Set(await runIds());
+  // Once no run is under way or buffered, the run triggered below is the next one, however slow
+  // the machine is.
+  const quiet = await eventually(
+    'no sync run under way or buffered',
+    async () => {
+      const { info, raw } = await schedule.describe();
+      return info.runningActions.length === 0 && Number(raw.info?.bufferSize ?? 0) === 0 && info;
+    },
+    30_000,
+  );
+  const earlier = new Set(quiet.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
   await triggerSync(client, taskQueue);
   const started = await eventually('the triggered sync run to start', async () =>
     (await schedule.describe()).info.recentActions.find(

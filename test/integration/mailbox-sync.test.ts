@@ -308,6 +308,7 @@ describe('mailbox sync: mail that must not decide anything', () => {
   });
 
   test('one run drains INBOX batch after batch', async () => {
+    // Only this file triggers syncs (no tick within the hour, no IDLE): see syncAndWait.
     const ids = Array.from({ length: 60 }, () => `<${unique('bulk')}@example.test>`);
     await Promise.all(
       ids.map((messageId) =>

@@ -266,8 +266,13 @@ describe('task workflow against the real stack', () => {
       const stuckTasks = await taskClient(smtpDown);
       const taskId = unique('smtp-down');
       await stuckTasks.start({ taskId, title: 'Never sent', assignees: 'alice@example.test' });
-      await new Promise((resolve) => setTimeout(resolve, 3000)); // a send attempt or two fail
-      assert.equal((await stuckTasks.getState(taskId)).assignees[0]!.delivery, 'pending');
+      // The state says why nothing arrived while the send is retried.
+      const retrying = await waitForState(taskId, (s) => !!s.assignees[0]!.deliveryError);
+      assert.equal(retrying.assignees[0]!.delivery, 'pending');
+      assert.match(
+        retrying.assignees[0]!.deliveryError!,
+        /^\d+ attempt\(s\) failed, retrying: .*ECONNREFUSED/,
+      );
       await stuckTasks.cancel(taskId);
       assert.equal((await stuckTasks.waitForResult(taskId, 15_000)).outcome, 'cancelled');
       assert.equal((await stuckTasks.getState(taskId)).status, 'cancelled');
