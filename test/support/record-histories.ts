@@ -1,16 +1,19 @@
 /**
- * `npm run record-histories -- <set> [scenario...]`: runs typical task workflows on a throw-away
- * Temporal dev server (the mail activities are fakes: no mail stack needed) and saves each run's
+ * `npm run record-histories -- <set> [scenario...]`: runs typical task and mailbox-sync workflows on
+ * a throw-away Temporal dev server (the mail activities are fakes: no mail stack needed) and saves each run's
  * history as JSON in test/fixtures/histories/<set>/, where test/unit/task-replay.test.ts replays
  * them. Add a scenario to SCENARIOS to record a new kind of run.
  */
+import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { SyncedMessage } from '../../activities/mailbox';
 import { repoRoot } from '../../dev/stack';
+import { syncScheduleId } from '../../worker/sync-schedule';
 import { bundleWorkflows } from '../../worker/workflow-bundle';
 import {
   decideUpdate,
@@ -23,7 +26,9 @@ import {
 } from '../../workflows/definitions';
 import type { releaseWithApproval } from '../../dev/workflows/example-release';
 import { ASSIGNEES, STATUS } from '../../workflows/search-attributes';
+import type { mailboxSync } from '../../workflows/mailbox-sync';
 import type { remoteCompletionTask } from '../../workflows/task';
+import { FakeMailbox } from '../helpers/fake-mailbox';
 import { FakeTaskMail, Gate, type MailEvent } from '../helpers/fake-task-mail';
 import { temporalCliPath } from '../helpers/temporal-cli';
 
@@ -35,6 +40,8 @@ type TaskHandle = WorkflowHandle<typeof remoteCompletionTask>;
 interface Recorder {
   client: Client;
   mail: FakeTaskMail;
+  /** INBOX of the completion mailbox, as the fake fetchMailBatch and removeMail see it. */
+  mailbox: FakeMailbox;
   /** Starts a task for alice unless the input says otherwise. */
   startTask(name: string, input?: Partial<TaskInput>): Promise<TaskHandle>;
   /** Signals a decision as the mailbox sync does for a verified reply. */
@@ -43,6 +50,8 @@ interface Recorder {
     decision: Partial<EmailDecision> & Pick<EmailDecision, 'messageId'>,
   ): Promise<void>;
   until(what: string, check: () => boolean | Promise<boolean>): Promise<void>;
+  /** Starts a mailbox sync run, as the schedule does. */
+  startSync(): Promise<WorkflowHandle<typeof mailboxSync>>;
 }
 
 /** One kind of run; returns the workflows whose histories to keep (every run of each). */
@@ -52,6 +61,28 @@ const requestSent = (r: Recorder, handle: WorkflowHandle, to = 'alice@example.te
   r.until(`a request to ${to}`, () =>
     r.mail.of(handle.workflowId).some((e) => e.kind === 'request-sent' && e.to === to),
   );
+
+const firstRunId = async (handle: WorkflowHandle): Promise<string> =>
+  (await handle.describe()).raw.workflowExecutionInfo!.firstRunId!;
+
+/** A verified reply, as fetchMailBatch returns it. */
+const decisionMail = (uid: number, workflowId: string, runId: string): SyncedMessage => {
+  const messageId = `<sync-${uid}@example.test>`;
+  return {
+    uid,
+    messageId,
+    outcome: 'decision',
+    workflowId,
+    decision: {
+      runId,
+      action: 'complete',
+      sender: 'alice@example.test',
+      comment: '',
+      messageId,
+      receivedAt: '2026-01-05T09:00:00.000Z',
+    },
+  };
+};
 
 const SCENARIOS: Record<string, Scenario> = {
   'complete-by-email': async (r) => {
@@ -154,6 +185,57 @@ const SCENARIOS: Record<string, Scenario> = {
     await parent.result();
     return [parent, child];
   },
+  // Three batches of three (the fake's batch size): a decision signalled to a waiting task,
+  // decisions for a closed and a missing task, rejections, and a deferred message read twice and
+  // left in INBOX.
+  'mailbox-sync': async (r) => {
+    const waiting = await r.startTask('mailbox-sync-waiting');
+    const closed = await r.startTask('mailbox-sync-closed');
+    await requestSent(r, waiting);
+    await requestSent(r, closed);
+    await closed.executeUpdate(decideUpdate, { args: [{ action: 'complete', by: 'ops' }] });
+    await closed.result();
+    r.mailbox.fill('1767225600', [
+      decisionMail(1, waiting.workflowId, await firstRunId(waiting)),
+      { uid: 2, messageId: '<sync-2@example.test>', outcome: 'no-token' },
+      decisionMail(3, taskWorkflowId('mailbox-sync-missing'), '00000000-0000-4000-8000-000000000000'),
+      decisionMail(4, closed.workflowId, await firstRunId(closed)),
+      { uid: 5, messageId: '<sync-5@example.test>', outcome: 'auto-reply' },
+      { uid: 6, messageId: '<sync-6@example.test>', outcome: 'deferred' },
+      { uid: 7, outcome: 'unparseable' },
+    ]);
+    const sync = await r.startSync();
+    const summary = await sync.result();
+    assert.deepEqual(
+      {
+        batches: summary.batches,
+        counts: summary.counts,
+        removed: r.mailbox.removed,
+        left: r.mailbox.uids(),
+      },
+      {
+        batches: 3,
+        counts: {
+          signalled: 1,
+          'no-token': 1,
+          'task-closed': 2,
+          'auto-reply': 1,
+          deferred: 2,
+          unparseable: 1,
+        },
+        removed: [[1, 2, 3], [4, 5], [7]],
+        left: [6],
+      },
+    );
+    assert.equal((await waiting.result()).outcome, 'completed');
+    return [sync];
+  },
+  'mailbox-sync-empty': async (r) => {
+    r.mailbox.fill('1767225600', []);
+    const sync = await r.startSync();
+    assert.equal((await sync.result()).messages, 0);
+    return [sync];
+  },
 };
 
 /** Every run of the workflow's chain, first to last (a task continues as new). */
@@ -189,17 +271,19 @@ async function main(): Promise<void> {
   });
   try {
     const mail = new FakeTaskMail();
+    const mailbox = new FakeMailbox(3);
     const worker = await Worker.create({
       connection: env.nativeConnection,
       namespace: env.namespace,
       taskQueue: TASK_QUEUE,
       workflowBundle: { code: await bundleWorkflows(require.resolve('../../dev/workflows')) },
-      activities: mail.activities(),
+      activities: { ...mail.activities(), ...mailbox.activities() },
     });
     const { client } = env;
     const recorder: Recorder = {
       client,
       mail,
+      mailbox,
       startTask: (name, input = {}) =>
         client.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
           workflowId: taskWorkflowId(name),
@@ -214,10 +298,9 @@ async function main(): Promise<void> {
           ],
         }),
       reply: async (handle, decision) => {
-        const { raw } = await handle.describe();
         await handle.signal(emailDecisionSignal, {
           action: 'complete',
-          runId: raw.workflowExecutionInfo!.firstRunId!,
+          runId: await firstRunId(handle),
           sender: 'alice@example.test',
           comment: '',
           receivedAt: new Date().toISOString(),
@@ -231,16 +314,24 @@ async function main(): Promise<void> {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       },
+      startSync: () =>
+        client.workflow.start<typeof mailboxSync>('mailboxSync', {
+          workflowId: syncScheduleId(TASK_QUEUE),
+          taskQueue: TASK_QUEUE,
+          args: [],
+        }),
     };
     const dir = path.join(HISTORIES_DIR, set);
     mkdirSync(dir, { recursive: true });
     await worker.runUntil(async () => {
       for (const [name, scenario] of Object.entries(SCENARIOS)) {
         if (only.length > 0 && !only.includes(name)) continue;
-        for (const handle of await scenario(recorder)) {
+        const handles = await scenario(recorder);
+        for (const handle of handles) {
           const runs = await runsOf(handle);
           runs.forEach(({ json }, i) => {
-            const kind = handle.workflowId.startsWith('remote-completion/') ? '' : '.parent';
+            const isTask = handle.workflowId.startsWith('remote-completion/');
+            const kind = handles.length > 1 && !isTask ? '.parent' : '';
             const run = runs.length > 1 ? `.run${i + 1}` : '';
             const file = path.join(dir, `${name}${kind}${run}.json`);
             writeFileSync(file, `${json}\n`);

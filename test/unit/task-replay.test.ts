@@ -1,7 +1,7 @@
 /**
- * Replays every recorded workflow history (test/fixtures/histories/<set>/*.json) against the
- * current workflow code: a change that would break running workflows at the next deploy fails
- * here, naming the workflow and the history. Needs no server.
+ * Replays every recorded workflow history (test/fixtures/histories/<set>/*.json: tasks, the example
+ * parent, mailbox syncs) against the current workflow code: a change that would break running
+ * workflows at the next deploy fails here, naming the workflow and the history. Needs no server.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -66,8 +66,9 @@ before(async () => {
 
 test('every recorded history replays with the current workflow code', async () => {
   const histories = recordedHistories();
-  assert.ok(histories.length >= 13, `recorded histories found: ${histories.length}`);
-  assert.ok(histories.some((h) => h.workflowType === 'releaseWithApproval'));
+  assert.ok(histories.length >= 15, `recorded histories found: ${histories.length}`);
+  const types = new Set(histories.map((h) => h.workflowType));
+  assert.deepEqual([...types].sort(), ['mailboxSync', 'releaseWithApproval', 'remoteCompletionTask']);
   const failures = await replayFailures(bundle, histories);
   assert.equal(failures.length, 0, `\n${failures.join('\n')}`);
 });
