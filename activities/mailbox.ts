@@ -36,7 +36,9 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
   const { imap } = config;
   const ownAddresses = [
     ...new Set(
-      [imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map((a) => a.toLowerCase()),
+      [imap.fromAddress, imap.user, config.smtp.from?.address ?? imap.fromAddress].map((a) =>
+        a.toLowerCase(),
+      ),
     ),
   ];
 
@@ -186,6 +188,7 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
           decision: {
             workflowId: decision.workflowId,
             runId: decision.runId,
+            runTag: decision.runTag,
             action: decision.action,
             sender: decision.sender,
             comment: decision.comment,

@@ -10,6 +10,7 @@ import {
 import { CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
+import { TASK_ID_PATTERN } from '../domain/task-workflow-id';
 import {
   decideUpdate,
   reassignUpdate,
@@ -56,7 +57,6 @@ export interface TaskSummary {
   closedAt?: string;
 }
 
-const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const TASK_STATUSES: readonly TaskStatus[] = [
   'sending',
   'waiting',
@@ -283,7 +283,7 @@ function durationOrThrow(name: string, value: string | undefined): number | unde
 }
 
 function checkTaskId(taskId: string): void {
-  if (!TASK_ID.test(taskId)) {
+  if (!TASK_ID_PATTERN.test(taskId)) {
     throw new TaskInputError(
       `invalid task id ${JSON.stringify(taskId)}: use letters, digits, ".", "_" or "-" (at most 100)`,
     );

@@ -1,3 +1,4 @@
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 
@@ -20,6 +21,29 @@ const bool = z.preprocess(
 
 const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
+
+/**
+ * `bot@example.com` or `Release Bot <bot@example.com>` (read by nodemailer's address parser), or
+ * its parts `{ address, name }`; read as its parts.
+ */
+const mailbox = z
+  .union([z.string(), z.strictObject({ address: z.string(), name: z.string().optional() })], {
+    error: (issue) =>
+      `expected an email address such as "Release Bot <bot@example.com>", got ${JSON.stringify(issue.input)}`,
+  })
+  .transform((value, ctx) => {
+    const entries = typeof value === 'string' ? addressparser(value, { flatten: true }) : [value];
+    const [entry] = entries;
+    if (entries.length === 1 && entry && email.safeParse(entry.address).success) {
+      const name = entry.name?.trim();
+      return name ? { address: entry.address, name } : { address: entry.address };
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected one email address, optionally with a name: bot@example.com or "Release Bot <bot@example.com>", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  });
 
 /** A duration string such as `30s`, or a number of milliseconds. */
 const duration = z.union(
@@ -86,8 +110,8 @@ export const configSchema = section({
     requireTLS: bool.default(false),
     user: z.string().optional(),
     password: z.string().optional(),
-    /** From header of request emails; defaults to imap.fromAddress. */
-    from: email.optional(),
+    /** From header of request emails, with or without a display name; defaults to imap.fromAddress. */
+    from: mailbox.optional(),
     /** PEM file with extra trusted CA certificates (self-signed test servers). */
     ca: z.string().optional(),
   }),

@@ -2,7 +2,7 @@ import { detectAutomatedMail } from './auto-reply';
 import type { InboundMail } from './inbound-mail';
 import { htmlToOwnText, ownText } from './reply-text';
 import { COMMENT_PROMPT, TOKEN_MARKER } from './request-email';
-import { findTokens, verifyToken, type Action, type SigningKey, type TokenCheck } from './token';
+import { findTokens, tokenAction, verifyToken, type Action, type SigningKey, type TokenCheck } from './token';
 import { whitelistViolation } from './whitelist';
 
 /** `oversized` and `unparseable` are decided by the caller, before there is an InboundMail. */
@@ -19,7 +19,10 @@ export type RejectCode =
 
 export interface Decision {
   workflowId: string;
-  runId: string;
+  /** The first run id, from an rc1 token. */
+  runId?: string;
+  /** The first run id's tag, from an rc2 token; the task workflow compares it with its own. */
+  runTag?: string;
   action: Action;
   sender: string;
   comment: string;
@@ -67,32 +70,27 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
       ? { outcome: 'ambiguous', reason: 'reply quotes the request but names no action' }
       : { outcome: 'no-token', reason: 'no completion token in the subject or the text' };
   }
-  if (new Set(tokens.map(actionOf)).size > 1) {
+  if (new Set(tokens.map(tokenAction)).size > 1) {
     return { outcome: 'ambiguous', reason: 'the reply names both complete and fail' };
   }
 
-  const checks = tokens.map((token) => verifyToken(token, ctx.keys, ctx.now));
+  const sender = mail.from?.address.toLowerCase();
+  const checks = tokens.map((token) => verifyToken(token, ctx.keys, ctx.now, sender));
   const valid = checks.flatMap((check) => (check.ok ? [check.claims] : []));
   const claims = valid[0];
-  if (claims === undefined) return rejected(checks.flatMap((check) => (check.ok ? [] : [check.reason]))[0]!);
-  if (valid.some((c) => c.workflowId !== claims.workflowId || c.runId !== claims.runId)) {
+  const failure = checks.find((check) => !check.ok);
+  if (claims === undefined) return rejected(failure!, sender);
+  if (valid.some((c) => c.workflowId !== claims.workflowId || c.runTag !== claims.runTag)) {
     return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
-  }
-  const sender = mail.from?.address.toLowerCase();
-  if (sender !== claims.recipient.toLowerCase()) {
-    return {
-      outcome: 'sender-mismatch',
-      reason: `sent by ${sender ?? 'no sender'}, but the token was issued to ${claims.recipient}`,
-    };
   }
   return {
     outcome: 'decision',
-    reason: `${claims.action} by ${sender}, the token's recipient`,
+    reason: `${claims.action} by ${claims.recipient}, the token's recipient`,
     decision: {
       workflowId: claims.workflowId,
-      runId: claims.runId,
+      ...(claims.runId === undefined ? { runTag: claims.runTag } : { runId: claims.runId }),
       action: claims.action,
-      sender,
+      sender: claims.recipient,
       comment: commentOf(own, ctx.maxCommentLength ?? 2000),
       messageId: mail.messageId ?? `uid:${mail.uid}`,
       receivedAt: mail.receivedAt,
@@ -100,13 +98,8 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   };
 }
 
-/** The action letter is the token's third field (see token.ts); read before any verification. */
-function actionOf(token: string): Action {
-  return token.split('.')[2] === 'c' ? 'complete' : 'fail';
-}
-
-function rejected(reason: Extract<TokenCheck, { ok: false }>['reason']): Classification {
-  switch (reason) {
+function rejected(check: Extract<TokenCheck, { ok: false }>, sender: string | undefined): Classification {
+  switch (check.reason) {
     case 'expired':
       return { outcome: 'expired', reason: 'the token has expired' };
     case 'unknown-key':
@@ -118,6 +111,11 @@ function rejected(reason: Extract<TokenCheck, { ok: false }>['reason']): Classif
       return { outcome: 'bad-signature', reason: 'the token is malformed' };
     case 'bad-signature':
       return { outcome: 'bad-signature', reason: 'the token signature does not match' };
+    case 'sender-mismatch':
+      return {
+        outcome: 'sender-mismatch',
+        reason: `sent by ${sender ?? 'no sender'}, but the token was issued to ${check.issuedTo ?? 'another address'}`,
+      };
   }
 }
 

@@ -208,15 +208,20 @@ ${body}
 `;
 }
 
+/**
+ * Viewers without CSS or table layout (Claws Mail's simple HTML view, text converters) run the
+ * cells together: the label ends in a colon and a space, and each row is a line of the source, so
+ * they read "Task id: 20261129-…". Browsers drop the trailing space and the line breaks.
+ */
 function detailsTable(rows: [string, string][]): string {
   const cells = rows
     .map(
       ([k, v]) =>
-        `<tr><td style="padding:4px 12px 4px 0;border-bottom:1px solid #8c8c8c;font-weight:bold;vertical-align:top;">${escapeHtml(k)}</td>` +
+        `<tr><td style="padding:4px 12px 4px 0;border-bottom:1px solid #8c8c8c;font-weight:bold;vertical-align:top;">${escapeHtml(k)}: </td>` +
         `<td style="padding:4px 0;border-bottom:1px solid #8c8c8c;vertical-align:top;word-break:break-word;">${escapeHtml(v)}</td></tr>`,
     )
-    .join('');
-  return `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:0 0 16px;font-size:14px;border-collapse:collapse;">${cells}</table>`;
+    .join('\n');
+  return `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:0 0 16px;font-size:14px;border-collapse:collapse;">\n${cells}\n</table>`;
 }
 
 function oneLine(s: string): string {

@@ -4,9 +4,7 @@ import type { Action } from '../domain/token';
 
 export type { Action };
 
-/** Prefix of every task workflow id: `remote-completion/<taskId>`. */
-export const TASK_WORKFLOW_PREFIX = 'remote-completion/';
-export const taskWorkflowId = (taskId: string): string => `${TASK_WORKFLOW_PREFIX}${taskId}`;
+export { TASK_WORKFLOW_PREFIX, taskWorkflowId } from '../domain/task-workflow-id';
 
 export interface Assignee {
   /** Lower-case email address. */
@@ -50,8 +48,12 @@ export interface TaskResult {
 /** A decision the mailbox sync read from a verified reply. */
 export interface EmailDecision {
   action: Action;
-  /** The run the answered request came from; another run of the same task id ignores it. */
-  runId: string;
+  /**
+   * The run the answered request came from, as its first run id (rc1 tokens) or that id's tag
+   * (rc2 tokens, domain/run-tag.ts); another run of the same task id ignores it.
+   */
+  runId?: string;
+  runTag?: string;
   /** The verified sender, equal to the token's recipient. */
   sender: string;
   comment: string;

@@ -12,6 +12,7 @@ import type {
   TaskState,
   TaskStatus,
 } from './definitions';
+import { runTag as runTagOf } from '../domain/run-tag';
 
 /** How many seen reply Message-IDs and ignored decisions a task keeps: the latest ones. */
 export const KEPT_RECORDS = 100;
@@ -171,8 +172,8 @@ export class Task {
     };
     if (this.state.seenMessageIds.includes(decision.messageId)) return ignore('duplicate');
     keepLatest(this.state.seenMessageIds, decision.messageId);
-    // A request from an earlier task with the same id carries that task's run id.
-    if (this.isClosed || decision.runId !== this.state.runId) return ignore('task-closed');
+    // A request from an earlier task with the same id carries that task's run id or run tag.
+    if (this.isClosed || !this.isThisRun(decision)) return ignore('task-closed');
     if (!this.state.assignees.some((a) => a.address === sender)) return ignore('not-assigned');
     return { accepted: this.close(OUTCOME_OF[decision.action], now, sender, 'email', decision.comment) };
   }
@@ -292,6 +293,10 @@ export class Task {
   }
 
   // --- Internals ---------------------------------------------------------------------------------
+
+  private isThisRun({ runId, runTag }: EmailDecision): boolean {
+    return runId !== undefined ? runId === this.state.runId : runTag === runTagOf(this.state.runId);
+  }
 
   private close(outcome: Outcome, now: number, by?: string, channel?: Channel, comment?: string): TaskResult {
     const result: TaskResult = { outcome, decidedAt: iso(now) };

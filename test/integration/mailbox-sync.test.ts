@@ -141,6 +141,33 @@ describe('mailbox sync: the full loop by email', () => {
     await expectOutcome('failed', messageId);
   });
 
+  test('an rc1 token (a request sent before the compact format) still decides a waiting task', async () => {
+    const { taskId, requests } = await startTask('alice@example.test');
+    assert.match(requests.get('alice@example.test')!.complete, /%5Brc2\./, 'new requests carry rc2 tokens');
+    const rc1 = signToken(
+      {
+        workflowId: taskWorkflowId(taskId),
+        runId: await runIdOf(taskId),
+        action: 'fail',
+        recipient: 'alice@example.test',
+        expiresAt: Date.now() + 3_600_000,
+      },
+      keys,
+      'rc1',
+    );
+    assert.ok(rc1.startsWith('rc1.'));
+    const messageId = await deliver('alice@example.test', {
+      subject: `Fail task: Approve the deploy [${rc1}]`,
+      text: 'Old request, still valid.\n',
+    });
+    const result = await tasks.waitForResult(taskId, 10_000);
+    assert.deepEqual(
+      [result.outcome, result.decidedBy, result.comment],
+      ['failed', 'alice@example.test', 'Old request, still valid.'],
+    );
+    await expectOutcome('failed', messageId);
+  });
+
   test('a team task is decided by the second assignee', async () => {
     const { taskId, requests } = await startTask('alice@example.test, carol@example.test');
     await deliver(
@@ -214,7 +241,7 @@ describe('mailbox sync: mail that must not decide anything', () => {
       (r) => {
         const reply = replyFromLink(r.complete, 'ok\n');
         const forged = reply.subject.replace(
-          /\.([A-Za-z0-9_-]{43})\]/,
+          /\.([A-Za-z0-9_-]{22})\]/,
           (_, mac: string) => `.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}]`,
         );
         return ['alice@example.test', { to: reply.to, subject: forged, text: 'ok' }];

@@ -97,6 +97,30 @@ for (const [name, change, message] of errors) {
   });
 }
 
+test('smtp.from: a bare address or one with a display name, read as its parts', () => {
+  const cases: [unknown, { address: string; name?: string }][] = [
+    ['bot@example.com', { address: 'bot@example.com' }],
+    ['Release Bot <bot@example.com>', { address: 'bot@example.com', name: 'Release Bot' }],
+    ['"Release Bot (prod)" <bot@example.com>', { address: 'bot@example.com', name: 'Release Bot (prod)' }],
+    ['<bot@example.com>', { address: 'bot@example.com' }],
+    [
+      { address: 'bot@example.com', name: 'Bot' },
+      { address: 'bot@example.com', name: 'Bot' },
+    ],
+  ];
+  for (const [from, expected] of cases) {
+    const config = parseConfig(withChange((r) => (r.smtp!.from = from)));
+    assert.deepEqual(config.smtp.from, expected, JSON.stringify(from));
+  }
+  for (const bad of ['Release Bot', 'a@example.com, b@example.com', 'Bot <not-an-address>', '']) {
+    assert.throws(
+      () => parseConfig(withChange((r) => (r.smtp!.from = bad))),
+      (err: Error) => err.message.startsWith('smtp.from: expected one email address, optionally with a name'),
+      bad,
+    );
+  }
+});
+
 test('environment variables override the file, with types coerced', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rc-config-'));
   const file = path.join(dir, 'config.yaml');
