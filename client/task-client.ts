@@ -117,6 +117,11 @@ export class RemoteCompletionClient {
           const state = await handle.query(stateQuery);
           return state.result ?? { outcome: 'cancelled' as const, decidedAt: new Date().toISOString() };
         }
+        // Terminated, or failed on bad input (a child workflow's): the reason is the cause's message.
+        if (err instanceof WorkflowFailedError)
+          throw new TaskEndedError(
+            `task ${taskId} ended without a result: ${err.cause?.message ?? err.message}`,
+          );
         throw err;
       }
     });
@@ -261,6 +266,11 @@ export class RemoteCompletionClient {
 
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
+}
+
+/** The task's workflow ended without a result: it was terminated, or failed on its input. */
+export class TaskEndedError extends Error {
+  override name = 'TaskEndedError';
 }
 
 function parseOrThrow(list: string | readonly (string | Assignee)[]): Assignee[] {

@@ -140,8 +140,8 @@ export function renderRequestEmail(input: RequestEmailInput): RenderedEmail {
     detailsTable(details),
     `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 4px;"><tr>${buttonCells}</tr></table>`,
     `<p style="margin:0 0 12px;">Each button opens a reply in your mail program. Add a comment above the marked line if you like, then send it.</p>`,
-    // Tokens are long unbroken strings: let them wrap, or they widen the column on phones.
-    `<p style="margin:0;font-size:13px;word-break:break-all;">No buttons? Reply to ${escapeHtml(to)} with the subject ` +
+    // Tokens are unbroken strings: let them wrap where needed, or they widen the column on phones.
+    `<p style="margin:0;font-size:13px;word-break:break-word;overflow-wrap:anywhere;">No buttons? Reply to ${escapeHtml(to)} with the subject ` +
       `<code>Complete task [${escapeHtml(input.completeToken)}]</code> or ` +
       `<code>Fail task [${escapeHtml(input.failToken)}]</code>.</p>`,
   ];
