@@ -9,7 +9,9 @@ import {
 } from '@temporalio/client';
 import { CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
+import { describeAssignees } from '../domain/assignee-teams';
 import { parseDuration } from '../domain/duration';
+import { resolveAssignees, type Teams } from '../domain/teams';
 import { TASK_ID_PATTERN } from '../domain/task-workflow-id';
 import {
   decideUpdate,
@@ -37,8 +39,11 @@ export interface StartTaskOptions {
   taskId?: string;
   title: string;
   description?: string;
-  /** Addresses (`a@x`, `Name <a@x>`), a comma-separated list, or assignee objects. */
-  assignees: string | string[] | Assignee[];
+  /**
+   * Addresses (`a@x`, `Name <a@x>`) and teams (`team:release-managers`, from the `teams` given to
+   * the constructor), a comma-separated list, or a list of those and assignee objects.
+   */
+  assignees: string | readonly (string | Assignee)[];
   /** e.g. `2d`; no timeout when omitted. */
   timeout?: string;
   /** e.g. `1d`; no reminders when omitted. */
@@ -77,6 +82,8 @@ export class RemoteCompletionClient {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly whitelist: WhitelistSettings = { enabled: false, domains: [] },
+    /** The configuration's `teams`: what `team:<name>` in an assignee list stands for. */
+    private readonly teams: Teams = {},
   ) {}
 
   async start(options: StartTaskOptions): Promise<{ taskId: string; workflowId: string }> {
@@ -92,7 +99,7 @@ export class RemoteCompletionClient {
           { key: STATUS, value: 'sending' },
           { key: ASSIGNEES, value: input.assignees.map((a) => a.address) },
         ],
-        staticSummary: `${input.title} (${input.assignees.map((a) => a.address).join(', ')})`,
+        staticSummary: `${input.title} (${describeAssignees(input.assignees)})`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -181,7 +188,8 @@ export class RemoteCompletionClient {
     return this.decide(taskId, 'fail', decision);
   }
 
-  async reassign(taskId: string, assignees: string | string[] | Assignee[]): Promise<TaskState> {
+  /** Teams named in `assignees` are resolved again, from the current `teams`. */
+  async reassign(taskId: string, assignees: string | readonly (string | Assignee)[]): Promise<TaskState> {
     const parsed = this.validateAssignees(assignees);
     return this.call(taskId, (handle) => handle.executeUpdate(reassignUpdate, { args: [parsed] }));
   }
@@ -253,8 +261,13 @@ export class RemoteCompletionClient {
     };
   }
 
-  private validateAssignees(assignees: string | string[] | Assignee[]): Assignee[] {
-    const parsed = parseOrThrow(assignees);
+  private validateAssignees(assignees: string | readonly (string | Assignee)[]): Assignee[] {
+    let parsed: Assignee[];
+    try {
+      parsed = resolveAssignees(assignees, this.teams);
+    } catch (err) {
+      throw new TaskInputError((err as Error).message);
+    }
     const problem = checkAssigneeAddresses(
       parsed.map((a) => a.address),
       this.whitelist,

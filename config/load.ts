@@ -23,11 +23,12 @@ export function envNameFor(key: string): string {
   );
 }
 
-/** Every settable key, from the schema, e.g. `imap.port`. */
+/** Every key an environment variable can set, from the schema, e.g. `imap.port` (`teams` has names of its own, not keys). */
 export function configKeys(): string[] {
-  return Object.entries(configSchema.shape).flatMap(([section, schema]) =>
-    Object.keys(unwrapObject(schema).shape).map((key) => `${section}.${key}`),
-  );
+  return Object.entries(configSchema.shape).flatMap(([section, schema]) => {
+    const object = unwrapObject(schema);
+    return object ? Object.keys(object.shape).map((key) => `${section}.${key}`) : [];
+  });
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -89,12 +90,10 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
     .join('; ');
 }
 
-function unwrapObject(schema: z.ZodType): z.ZodObject {
-  let current: z.ZodType = schema;
-  while (!(current instanceof z.ZodObject)) {
-    const inner = (current as unknown as { def: { innerType?: z.ZodType } }).def.innerType;
-    if (!inner) throw new Error('config schema: expected an object section');
-    current = inner;
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let current: z.ZodType | undefined = schema;
+  while (current && !(current instanceof z.ZodObject)) {
+    current = (current as unknown as { def: { innerType?: z.ZodType } }).def.innerType;
   }
   return current;
 }

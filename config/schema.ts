@@ -1,6 +1,8 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
+import { parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
+import { TEAM_NAME } from '../domain/teams';
 
 const numeric = (v: unknown) =>
   typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
@@ -81,6 +83,32 @@ const listOf = <T extends z.ZodType>(item: T) =>
         : v,
     z.array(item),
   );
+
+/** `teams:` name -> members, each `alice@example.com` or `Alice <alice@example.com>` (or `{ address, name }`). */
+const teams = z
+  .record(
+    z.string().regex(TEAM_NAME),
+    z
+      .array(z.union([z.string(), z.strictObject({ address: z.string(), name: z.string().optional() })]), {
+        error: (issue) => `expected a list of member addresses, got ${JSON.stringify(issue.input)}`,
+      })
+      .min(1, 'expected at least one member')
+      .transform((members, ctx) => {
+        try {
+          return parseAssignees(members);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_key'
+          ? 'expected team names of letters, digits, ".", "_", "-" (at most 64)'
+          : `expected team names, each with a list of member addresses, got ${JSON.stringify(issue.input)}`,
+    },
+  )
+  .default({});
 
 const section = z.strictObject;
 
@@ -171,6 +199,8 @@ export const configSchema = section({
       .refine((a) => Number(a.split(':')[1]) <= 65535, 'expected a port 1-65535')
       .optional(),
   }).prefault({}),
+  /** Named groups of assignees: `--to team:<name>` assigns every member. */
+  teams,
   log: section({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     mailDebug: bool.default(false),

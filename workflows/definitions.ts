@@ -1,8 +1,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import type { TeamMembers } from '../domain/assignee-teams';
 import type { Action } from '../domain/token';
 
-export type { Action };
+export type { Action, TeamMembers };
 
 export { TASK_WORKFLOW_PREFIX, taskWorkflowId } from '../domain/task-workflow-id';
 
@@ -10,6 +11,8 @@ export interface Assignee {
   /** Lower-case email address. */
   address: string;
   name?: string;
+  /** The teams (`teams:` in the config) through which the address was assigned; none when named directly. */
+  teams?: string[];
 }
 
 export interface TaskInput {
@@ -108,6 +111,8 @@ export interface TaskState {
   ignoredCount: number;
   /** Runs so far: the task continues as new to keep its history short. */
   runs: number;
+  /** The teams among the assignees, with their members as resolved at start or reassign. */
+  teams: TeamMembers[];
 }
 
 export const emailDecisionSignal = defineSignal<[EmailDecision]>('emailDecision');

@@ -13,6 +13,7 @@ import type {
   TaskStatus,
 } from './definitions';
 import { runTag as runTagOf } from '../domain/run-tag';
+import { teamsOf } from '../domain/assignee-teams';
 
 /** How many seen reply Message-IDs and ignored decisions a task keeps: the latest ones. */
 export const KEPT_RECORDS = 100;
@@ -146,6 +147,7 @@ export class Task {
       ignored: state.ignored,
       ignoredCount: state.ignoredCount,
       runs: state.runs,
+      teams: teamsOf(state.assignees),
     };
   }
 
@@ -212,7 +214,13 @@ export class Task {
     const problem = this.reassignProblem(assignees);
     if (problem) throw new Error(problem);
     const previous = new Map(this.state.assignees.map((a) => [a.address, a]));
-    this.state.assignees = assignees.map((a) => previous.get(a.address.toLowerCase()) ?? newAssignee(a));
+    this.state.assignees = assignees.map((a) => {
+      const kept = previous.get(a.address.toLowerCase());
+      if (!kept) return newAssignee(a);
+      // Teams are resolved anew at each reassign: a kept address takes its new teams.
+      if (a.teams?.length || kept.teams) kept.teams = a.teams?.length ? [...a.teams] : undefined;
+      return kept;
+    });
     return this.state.assignees.filter((a) => !previous.has(a.address));
   }
 
@@ -323,6 +331,7 @@ function newAssignee(assignee: Assignee): AssigneeState {
   return {
     address: assignee.address.toLowerCase(),
     name: assignee.name,
+    ...(assignee.teams?.length ? { teams: [...assignee.teams] } : {}),
     delivery: 'pending',
     remindersSent: 0,
   };

@@ -154,6 +154,33 @@ describe('Task: assignees and deliveries', () => {
     assert.deepEqual(task.decideByEmail(reply(), T0), { ignored: 'not-assigned' }, 'alice was removed');
   });
 
+  test('teams: the state names each team with its members; a reassign resolves them anew', () => {
+    const task = newTask({
+      assignees: [
+        { address: 'alice@example.test', teams: ['release-managers'] },
+        { address: 'carol@example.test', teams: ['release-managers', 'ops'] },
+        { address: 'dave@example.test' },
+      ],
+    });
+    assert.deepEqual(task.view().teams, [
+      { name: 'release-managers', members: ['alice@example.test', 'carol@example.test'] },
+      { name: 'ops', members: ['carol@example.test'] },
+    ]);
+    deliverAll(task);
+    const added = task.reassign([
+      { address: 'carol@example.test' },
+      { address: 'bob@other.test', teams: ['ops'] },
+    ]);
+    assert.deepEqual(
+      added.map((a) => a.address),
+      ['bob@other.test'],
+    );
+    assert.deepEqual(task.view().teams, [{ name: 'ops', members: ['bob@other.test'] }]);
+    assert.equal(task.assignees[0]!.delivery, 'sent', 'carol keeps her delivery, without a team now');
+    assert.equal(task.assignees[0]!.teams, undefined);
+    assert.deepEqual(newTask().view().teams, [], 'no teams: an empty list');
+  });
+
   test('reassign is refused on a closed task and with nobody', () => {
     const task = newTask();
     assert.match(task.reassignProblem([]) ?? '', /at least one assignee/);
