@@ -11,7 +11,7 @@ import { toInboundMail } from '../../domain/inbound-mail';
 import { keyring, signToken } from '../../domain/token';
 
 const keys = keyring(['bench-secret-0123456789abcdef']);
-const corpus = path.join(__dirname, '..', 'test', 'fixtures', 'reply-trimming', 'emails');
+const corpus = path.join(__dirname, '..', '..', 'test', 'fixtures', 'reply-trimming', 'emails');
 const bodies = readdirSync(corpus).map((f) => readFileSync(path.join(corpus, f), 'utf8'));
 
 // Real replies from many clients, each carrying a valid token in its own text, as a decision would.
