@@ -75,7 +75,9 @@ async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
 export function createMailboxActivities({ config, keys, log, classifier }: MailboxDeps) {
   const { imap } = config;
   const ownAddresses = [
-    ...new Set([imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map(asciiLowerCase)),
+    ...new Set(
+      [imap.fromAddress, imap.user, config.smtp.from?.address ?? imap.fromAddress].map(asciiLowerCase),
+    ),
   ];
 
   function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {

@@ -45,7 +45,8 @@ export interface ConfirmationMail {
 
 export function createTaskMailActivities({ config, transport, keys, log }: TaskMailDeps) {
   const completionAddress = config.imap.fromAddress;
-  const from = config.smtp.from ?? completionAddress;
+  const sender = config.smtp.from ?? { address: completionAddress };
+  const from = sender.name ? { name: sender.name, address: sender.address } : sender.address;
 
   async function send(to: Assignee, email: RenderedEmail, messageId: string) {
     try {
@@ -80,7 +81,7 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
         );
       const messageId = stableMessageId(
         `${request.workflowId}\0${request.runId}\0request\0${request.requestKey}`,
-        from,
+        sender.address,
       );
       const email = renderRequestEmail({
         taskId: request.taskId,
@@ -122,7 +123,7 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
         email,
         stableMessageId(
           `${confirmation.taskId}\0${confirmation.runId}\0confirmation\0${recipient.address}`,
-          from,
+          sender.address,
         ),
       );
       log.info(

@@ -135,7 +135,7 @@ function configFacts(config: Config): CheckResult[] {
   return [
     ok(
       'config',
-      `completion mailbox ${imap.fromAddress}, requests sent from ${smtp.from ?? imap.fromAddress}`,
+      `completion mailbox ${imap.fromAddress}, requests sent from ${smtp.from?.address ?? imap.fromAddress}`,
     ),
     ok(
       'config',

@@ -1,9 +1,9 @@
 import { ConfigError } from '../config/load';
-import { TaskInputError, WaitTimeoutError } from '../client/task-client';
+import { TaskEndedError, TaskInputError, WaitTimeoutError } from '../client/task-client';
 import { printableText } from '../domain/printable';
 
-/** Expected failures: their message is the whole story, so no stack trace. */
-const USER_ERRORS = [ConfigError, TaskInputError];
+/** Expected failures and outcomes: their message is the whole story, so no stack trace. */
+const USER_ERRORS = [ConfigError, TaskInputError, WaitTimeoutError, TaskEndedError];
 
 export const EXIT = { error: 1, usage: 2, waitTimeout: 3 } as const;
 

@@ -19,7 +19,9 @@ async function withClient<T>(
   const config = readConfig(options);
   const { client, connection } = await connectTemporal(config.temporal, cliIdentity());
   try {
-    return await fn(new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist));
+    return await fn(
+      new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist, config.teams),
+    );
   } finally {
     await connection.close();
   }
@@ -52,11 +54,13 @@ function formatState(state: TaskState): string {
     `task ${shown(state.taskId)}: ${shown(state.title)}`,
     `status: ${state.status}`,
     `created: ${state.createdAt}${state.timeoutAt ? `, times out ${state.timeoutAt}` : ''}`,
+    ...(state.teams ?? []).map((t) => `team ${t.name}: ${t.members.join(', ')}`),
     'assignees:',
     ...state.assignees.map(
       (a) =>
         `  ${a.name ? `${shown(a.name)} <${shown(a.address)}>` : shown(a.address)}: ${a.delivery}` +
-        `${a.deliveryError ? ` (${shown(a.deliveryError)})` : ''}${a.remindersSent ? `, ${a.remindersSent} reminder(s)` : ''}`,
+        `${a.deliveryError ? ` (${shown(a.deliveryError)})` : ''}${a.remindersSent ? `, ${a.remindersSent} reminder(s)` : ''}` +
+        `${a.teams?.length ? ` [team ${a.teams.map(shown).join(', ')}]` : ''}`,
     ),
   ];
   if (state.result) lines.push(`result: ${formatResult(state.result)}`);
@@ -80,7 +84,7 @@ export function registerTaskCommands(program: Command): void {
     .description('start a task and email its assignees; prints the task id')
     .requiredOption(
       '--to <addresses>',
-      'assignees, comma-separated (e.g. alice@example.test,"Bob <bob@other.test>")',
+      'assignees and teams, comma-separated (e.g. alice@example.test,"Bob <bob@other.test>",team:release-managers)',
     )
     .requiredOption('--title <title>', 'what the assignees are asked to decide')
     .option('--description <text>', 'details, plain text or Markdown')
@@ -177,7 +181,7 @@ export function registerTaskCommands(program: Command): void {
 
   json(task.command('reassign <taskId>'))
     .description('replace the assignees; new ones get fresh requests, removed ones can no longer decide')
-    .requiredOption('--to <addresses>', 'new assignees, comma-separated')
+    .requiredOption('--to <addresses>', 'new assignees and teams (team:NAME), comma-separated')
     .action(
       command(async (taskId: string, opts: OutputOptions & { to: string }) => {
         const state = await withClient(opts, (client) => client.reassign(taskId, opts.to));

@@ -9,12 +9,15 @@ import {
 } from '@temporalio/client';
 import { CancelledFailure, WorkflowIdReusePolicy, type Duration } from '@temporalio/common';
 import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
+import { describeAssignees } from '../domain/assignee-teams';
 import { parseDuration } from '../domain/duration';
 import { isTaskStatus, TASK_STATUSES } from '../domain/task-status';
 import type { WhitelistSettings } from '../domain/whitelist';
 import { isPrintableLine } from '../domain/printable';
 import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../domain/task-limits';
 import { withRetryingDeliveries } from './retrying-deliveries';
+import { resolveAssignees, type Teams } from '../domain/teams';
+import { TASK_ID_PATTERN } from '../domain/task-workflow-id';
 import {
   decideUpdate,
   reassignUpdate,
@@ -41,8 +44,11 @@ export interface StartTaskOptions {
   taskId?: string;
   title: string;
   description?: string;
-  /** Addresses (`a@x`, `Name <a@x>`), a comma-separated list, or assignee objects. */
-  assignees: string | string[] | Assignee[];
+  /**
+   * Addresses (`a@x`, `Name <a@x>`) and teams (`team:release-managers`, from the `teams` given to
+   * the constructor), a comma-separated list, or a list of those and assignee objects.
+   */
+  assignees: string | readonly (string | Assignee)[];
   /** e.g. `2d` or `2 days` (Temporal's `Duration`), at most a year; no timeout when omitted. */
   timeout?: Duration;
   /** e.g. `1d`, at most a year; no reminders when omitted. */
@@ -67,14 +73,14 @@ export interface TaskSummary {
   closedAt?: string;
 }
 
-const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
 /** The typed API for remote completion tasks: what the CLI uses, and what other services can use. */
 export class RemoteCompletionClient {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly whitelist: WhitelistSettings = { enabled: false, domains: [] },
+    /** The configuration's `teams`: what `team:<name>` in an assignee list stands for. */
+    private readonly teams: Teams = {},
   ) {}
 
   async start(options: StartTaskOptions): Promise<{ taskId: string; workflowId: string }> {
@@ -90,7 +96,7 @@ export class RemoteCompletionClient {
           { key: STATUS, value: 'sending' },
           { key: ASSIGNEES, value: input.assignees.map((a) => a.address) },
         ],
-        staticSummary: `${input.title} (${input.assignees.map((a) => a.address).join(', ')})`,
+        staticSummary: `${input.title} (${describeAssignees(input.assignees)})`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -117,6 +123,11 @@ export class RemoteCompletionClient {
           const state = await handle.query(stateQuery);
           return state.result ?? { outcome: 'cancelled' as const, decidedAt: new Date().toISOString() };
         }
+        // Terminated, or failed on bad input (a child workflow's): the reason is the cause's message.
+        if (err instanceof WorkflowFailedError)
+          throw new TaskEndedError(
+            `task ${taskId} ended without a result: ${err.cause?.message ?? err.message}`,
+          );
         throw err;
       }
     });
@@ -181,7 +192,8 @@ export class RemoteCompletionClient {
     return this.decide(taskId, 'fail', decision);
   }
 
-  async reassign(taskId: string, assignees: string | string[] | Assignee[]): Promise<TaskState> {
+  /** Teams named in `assignees` are resolved again, from the current `teams`. */
+  async reassign(taskId: string, assignees: string | readonly (string | Assignee)[]): Promise<TaskState> {
     const parsed = this.validateAssignees(assignees);
     return this.call(taskId, (handle) => handle.executeUpdate(reassignUpdate, { args: [parsed] }));
   }
@@ -259,8 +271,13 @@ export class RemoteCompletionClient {
     };
   }
 
-  private validateAssignees(assignees: string | string[] | Assignee[]): Assignee[] {
-    const parsed = parseOrThrow(assignees);
+  private validateAssignees(assignees: string | readonly (string | Assignee)[]): Assignee[] {
+    let parsed: Assignee[];
+    try {
+      parsed = resolveAssignees(assignees, this.teams);
+    } catch (err) {
+      throw new TaskInputError((err as Error).message);
+    }
     const problem = checkAssigneeAddresses(
       parsed.map((a) => a.address),
       this.whitelist,
@@ -272,6 +289,11 @@ export class RemoteCompletionClient {
 
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
+}
+
+/** The task's workflow ended without a result: it was terminated, or failed on its input. */
+export class TaskEndedError extends Error {
+  override name = 'TaskEndedError';
 }
 
 function parseOrThrow(list: string | readonly (string | Assignee)[]): Assignee[] {
@@ -292,7 +314,7 @@ function durationOrThrow(name: string, value: unknown): number | undefined {
 }
 
 function checkTaskId(taskId: string): void {
-  if (!TASK_ID.test(taskId)) {
+  if (!TASK_ID_PATTERN.test(taskId)) {
     throw new TaskInputError(
       `invalid task id ${JSON.stringify(taskId)}: use letters, digits, ".", "_" or "-" (at most 100)`,
     );

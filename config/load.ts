@@ -23,11 +23,12 @@ export function envNameFor(key: string): string {
   );
 }
 
-/** Every settable key, from the schema, e.g. `imap.port`. */
+/** Every key an environment variable can set, from the schema, e.g. `imap.port` (`teams` has names of its own, not keys). */
 export function configKeys(): string[] {
-  return Object.entries(configSchema.shape).flatMap(([section, schema]) =>
-    Object.keys(unwrapObject(schema).shape).map((key) => `${section}.${key}`),
-  );
+  return Object.entries(configSchema.shape).flatMap(([section, schema]) => {
+    const object = unwrapObject(schema);
+    return object ? Object.keys(object.shape).map((key) => `${section}.${key}`) : [];
+  });
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -101,8 +102,9 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
 
 function isListKey(section: string, name: string): boolean {
   const sectionSchema = (configSchema.shape as Record<string, z.ZodType>)[section];
-  if (!sectionSchema) return false;
-  let current: z.ZodType | undefined = unwrapObject(sectionSchema).shape[name] as z.ZodType | undefined;
+  const object = sectionSchema && unwrapObject(sectionSchema);
+  if (!object) return false;
+  let current: z.ZodType | undefined = object.shape[name] as z.ZodType | undefined;
   // Through defaults, optionals and preprocess pipes to the schema underneath.
   while (current && !(current instanceof z.ZodArray)) {
     const def = (current as unknown as { def: { innerType?: z.ZodType; out?: z.ZodType } }).def;
@@ -111,12 +113,10 @@ function isListKey(section: string, name: string): boolean {
   return current instanceof z.ZodArray;
 }
 
-function unwrapObject(schema: z.ZodType): z.ZodObject {
-  let current: z.ZodType = schema;
-  while (!(current instanceof z.ZodObject)) {
-    const inner = (current as unknown as { def: { innerType?: z.ZodType } }).def.innerType;
-    if (!inner) throw new Error('config schema: expected an object section');
-    current = inner;
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let current: z.ZodType | undefined = schema;
+  while (current && !(current instanceof z.ZodObject)) {
+    current = (current as unknown as { def: { innerType?: z.ZodType } }).def.innerType;
   }
   return current;
 }

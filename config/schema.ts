@@ -1,7 +1,10 @@
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
+import { parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
 import { SENDER_AUTHENTICATION_MODES } from '../domain/sender-authentication';
 import { secretWeakness } from './secret-strength';
+import { TEAM_NAME } from '../domain/teams';
 
 const numeric = (v: unknown) =>
   typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
@@ -22,6 +25,29 @@ const bool = z.preprocess(
 
 const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
+
+/**
+ * `bot@example.com` or `Release Bot <bot@example.com>` (read by nodemailer's address parser), or
+ * its parts `{ address, name }`; read as its parts.
+ */
+const mailbox = z
+  .union([z.string(), z.strictObject({ address: z.string(), name: z.string().optional() })], {
+    error: (issue) =>
+      `expected an email address such as "Release Bot <bot@example.com>", got ${JSON.stringify(issue.input)}`,
+  })
+  .transform((value, ctx) => {
+    const entries = typeof value === 'string' ? addressparser(value, { flatten: true }) : [value];
+    const [entry] = entries;
+    if (entries.length === 1 && entry && email.safeParse(entry.address).success) {
+      const name = entry.name?.trim();
+      return name ? { address: entry.address, name } : { address: entry.address };
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected one email address, optionally with a name: bot@example.com or "Release Bot <bot@example.com>", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  });
 
 /** A duration (see domain/duration.ts): a string such as `30s`, or a number of milliseconds. */
 const duration = (min: number | string) =>
@@ -62,6 +88,32 @@ const dnsServer = z
   )
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'expected a port 1-65535');
 
+/** `teams:` name -> members, each `alice@example.com` or `Alice <alice@example.com>` (or `{ address, name }`). */
+const teams = z
+  .record(
+    z.string().regex(TEAM_NAME),
+    z
+      .array(z.union([z.string(), z.strictObject({ address: z.string(), name: z.string().optional() })]), {
+        error: (issue) => `expected a list of member addresses, got ${JSON.stringify(issue.input)}`,
+      })
+      .min(1, 'expected at least one member')
+      .transform((members, ctx) => {
+        try {
+          return parseAssignees(members);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+    {
+      error: (issue) =>
+        issue.code === 'invalid_key'
+          ? 'expected team names of letters, digits, ".", "_", "-" (at most 64)'
+          : `expected team names, each with a list of member addresses, got ${JSON.stringify(issue.input)}`,
+    },
+  )
+  .default({});
+
 const section = z.strictObject;
 
 export const configSchema = section({
@@ -92,8 +144,8 @@ export const configSchema = section({
     allowInsecureAuth: bool.default(false),
     user: z.string().optional(),
     password: z.string().optional(),
-    /** From header of request emails; defaults to imap.fromAddress. */
-    from: email.optional(),
+    /** From header of request emails, with or without a display name; defaults to imap.fromAddress. */
+    from: mailbox.optional(),
     /** PEM file with extra trusted CA certificates (self-signed test servers). */
     ca: z.string().optional(),
   }).refine(
@@ -193,6 +245,8 @@ export const configSchema = section({
       .refine((a) => Number(a.split(':')[1]) <= 65535, 'expected a port 1-65535')
       .optional(),
   }).prefault({}),
+  /** Named groups of assignees: `--to team:<name>` assigns every member. */
+  teams,
   log: section({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     mailDebug: bool.default(false),

@@ -5,7 +5,7 @@ import type { InboundMail } from './inbound-mail';
 import { printableText } from './printable';
 import { htmlToOwnText, ownText } from './reply-text';
 import { COMMENT_PROMPT, TOKEN_MARKER } from './request-email';
-import { findTokens, verifyToken, type Action, type SigningKey, type TokenCheck } from './token';
+import { findTokens, tokenAction, verifyToken, type SigningKey, type TokenCheck } from './token';
 import type { RejectCode } from './mail-outcome';
 import { whitelistViolation, type WhitelistSettings } from './whitelist';
 
@@ -51,17 +51,11 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
       ? { outcome: 'ambiguous', reason: 'reply quotes the request but names no action' }
       : { outcome: 'no-token', reason: 'no completion token in the subject or the text' };
   }
-  if (new Set(tokens.map(actionOf)).size > 1) {
+  if (new Set(tokens.map(tokenAction)).size > 1) {
     return { outcome: 'ambiguous', reason: 'the reply names both complete and fail' };
   }
 
-  const checks = tokens.map((token) => verifyToken(token, ctx.keys, ctx.now));
-  const valid = checks.flatMap((check) => (check.ok ? [check.claims] : []));
-  const claims = valid[0];
-  if (claims === undefined) return rejected(checks.flatMap((check) => (check.ok ? [] : [check.reason]))[0]!);
-  if (valid.some((c) => c.workflowId !== claims.workflowId || c.runId !== claims.runId)) {
-    return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
-  }
+  // The From rules come first: a compact token is verified against the sender it was issued to.
   const { authentication } = mail;
   if (authentication.fromProblem !== undefined)
     return { outcome: 'sender-mismatch', reason: `From refused: ${authentication.fromProblem}` };
@@ -72,11 +66,13 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
       reason: `the From header reads as ${sender} on the wire but as ${mail.from?.address ?? 'nothing'} to the MIME parser`,
     };
   }
-  if (sender !== asciiLowerCase(claims.recipient)) {
-    return {
-      outcome: 'sender-mismatch',
-      reason: `sent by ${sender}, but the token was issued to ${claims.recipient}`,
-    };
+  const checks = tokens.map((token) => verifyToken(token, ctx.keys, ctx.now, sender));
+  const valid = checks.flatMap((check) => (check.ok ? [check.claims] : []));
+  const claims = valid[0];
+  const failure = checks.find((check) => !check.ok);
+  if (claims === undefined) return rejected(failure!, sender);
+  if (valid.some((c) => c.workflowId !== claims.workflowId || c.runTag !== claims.runTag)) {
+    return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
   }
   // After the token and sender checks: only a reply that would decide is held back by DNS trouble.
   if (authentication.status === 'fail' || authentication.status === 'temperror') {
@@ -91,7 +87,7 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
     reason: `${claims.action} by ${sender}, the token's recipient`,
     workflowId: claims.workflowId,
     decision: {
-      runId: claims.runId,
+      ...(claims.runId === undefined ? { runTag: claims.runTag } : { runId: claims.runId }),
       action: claims.action,
       sender,
       comment: commentOf(own, ctx.maxCommentLength ?? 2000),
@@ -101,13 +97,8 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   };
 }
 
-/** The action letter is the token's third field (see token.ts); read before any verification. */
-function actionOf(token: string): Action {
-  return token.split('.')[2] === 'c' ? 'complete' : 'fail';
-}
-
-function rejected(reason: Extract<TokenCheck, { ok: false }>['reason']): Classification {
-  switch (reason) {
+function rejected(check: Extract<TokenCheck, { ok: false }>, sender: string | undefined): Classification {
+  switch (check.reason) {
     case 'expired':
       return { outcome: 'expired', reason: 'the token has expired' };
     case 'unknown-key':
@@ -119,6 +110,11 @@ function rejected(reason: Extract<TokenCheck, { ok: false }>['reason']): Classif
       return { outcome: 'bad-signature', reason: 'the token is malformed' };
     case 'bad-signature':
       return { outcome: 'bad-signature', reason: 'the token signature does not match' };
+    case 'sender-mismatch':
+      return {
+        outcome: 'sender-mismatch',
+        reason: `sent by ${sender ?? 'no sender'}, but the token was issued to ${check.issuedTo ?? 'another address'}`,
+      };
   }
 }
 

@@ -5,8 +5,12 @@ import type { Action } from './token';
  * signals, as it is, to the task workflow the token names.
  */
 export interface EmailDecision {
-  /** The run the answered request came from; another run of the same task id ignores it. */
-  runId: string;
+  /**
+   * The run the answered request came from (an rc1 token), or its tag (an rc2 token, see
+   * run-tag.ts); another run of the same task id ignores it.
+   */
+  runId?: string;
+  runTag?: string;
   action: Action;
   /** The verified sender, equal to the token's recipient. */
   sender: string;

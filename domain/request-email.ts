@@ -139,8 +139,8 @@ export function renderRequestEmail(input: RequestEmailInput): RenderedEmail {
     detailsTable(details),
     `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 4px;"><tr>${buttonCells}</tr></table>`,
     `<p style="margin:0 0 12px;">Each button opens a reply in your mail program. Add a comment above the marked line if you like, then send it.</p>`,
-    // Tokens are long unbroken strings: let them wrap, or they widen the column on phones.
-    `<p style="margin:0;font-size:13px;word-break:break-all;">No buttons? Reply to ${escapeHtml(to)} with the subject ` +
+    // Tokens are unbroken strings: let them wrap where needed, or they widen the column on phones.
+    `<p style="margin:0;font-size:13px;word-break:break-word;overflow-wrap:anywhere;">No buttons? Reply to ${escapeHtml(to)} with the subject ` +
       `<code>Complete task [${escapeHtml(input.completeToken)}]</code> or ` +
       `<code>Fail task [${escapeHtml(input.failToken)}]</code>.</p>`,
   ];
@@ -207,15 +207,20 @@ ${body}
 `;
 }
 
+/**
+ * Viewers without CSS or table layout (Claws Mail's simple HTML view, text converters) run the
+ * cells together: the label ends in a colon and a space, and each row is a line of the source, so
+ * they read "Task id: 20261129-…". Browsers drop the trailing space and the line breaks.
+ */
 function detailsTable(rows: [string, string][]): string {
   const cells = rows
     .map(
       ([k, v]) =>
-        `<tr><td style="padding:4px 12px 4px 0;border-bottom:1px solid #8c8c8c;font-weight:bold;vertical-align:top;">${escapeHtml(k)}</td>` +
+        `<tr><td style="padding:4px 12px 4px 0;border-bottom:1px solid #8c8c8c;font-weight:bold;vertical-align:top;">${escapeHtml(k)}: </td>` +
         `<td style="padding:4px 0;border-bottom:1px solid #8c8c8c;vertical-align:top;word-break:break-word;">${escapeHtml(v)}</td></tr>`,
     )
-    .join('');
-  return `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:0 0 16px;font-size:14px;border-collapse:collapse;">${cells}</table>`;
+    .join('\n');
+  return `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:0 0 16px;font-size:14px;border-collapse:collapse;">\n${cells}\n</table>`;
 }
 
 function oneLine(s: string): string {

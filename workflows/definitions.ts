@@ -1,19 +1,20 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import type { TeamMembers } from '../domain/assignee-teams';
 import type { EmailDecision } from '../domain/email-decision';
 import type { Channel, Outcome, TaskStatus } from '../domain/task-status';
 import type { Action } from '../domain/token';
 
-export type { Action, Channel, EmailDecision, Outcome, TaskStatus };
+export type { Action, Channel, EmailDecision, Outcome, TaskStatus, TeamMembers };
 
-/** Prefix of every task workflow id: `remote-completion/<taskId>`. */
-export const TASK_WORKFLOW_PREFIX = 'remote-completion/';
-export const taskWorkflowId = (taskId: string): string => `${TASK_WORKFLOW_PREFIX}${taskId}`;
+export { TASK_WORKFLOW_PREFIX, taskWorkflowId } from '../domain/task-workflow-id';
 
 export interface Assignee {
   /** Lower-case email address. */
   address: string;
   name?: string;
+  /** The teams (`teams:` in the config) through which the address was assigned; none when named directly. */
+  teams?: string[];
 }
 
 export interface TaskInput {
@@ -94,6 +95,8 @@ export interface TaskState {
   ignoredCount: number;
   /** Runs so far: the task continues as new to keep its history short. */
   runs: number;
+  /** The teams among the assignees, with their members as resolved at start or reassign. */
+  teams: TeamMembers[];
 }
 
 export const emailDecisionSignal = defineSignal<[EmailDecision]>('emailDecision');

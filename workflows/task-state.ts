@@ -12,6 +12,8 @@ import type {
   TaskState,
   TaskStatus,
 } from './definitions';
+import { runTag as runTagOf } from '../domain/run-tag';
+import { teamsOf } from '../domain/assignee-teams';
 
 /** How many seen reply Message-IDs and ignored decisions a task keeps: the latest ones. */
 export const KEPT_RECORDS = 100;
@@ -145,6 +147,7 @@ export class Task {
       ignored: state.ignored,
       ignoredCount: state.ignoredCount,
       runs: state.runs,
+      teams: teamsOf(state.assignees),
     };
   }
 
@@ -171,8 +174,8 @@ export class Task {
     };
     if (this.state.seenMessageIds.includes(decision.messageId)) return ignore('duplicate');
     keepLatest(this.state.seenMessageIds, decision.messageId);
-    // A request from an earlier task with the same id carries that task's run id.
-    if (this.isClosed || decision.runId !== this.state.runId) return ignore('task-closed');
+    // A request from an earlier task with the same id carries that task's run id or run tag.
+    if (this.isClosed || !this.isThisRun(decision)) return ignore('task-closed');
     if (!this.state.assignees.some((a) => a.address === sender)) return ignore('not-assigned');
     return { accepted: this.close(OUTCOME_OF[decision.action], now, sender, 'email', decision.comment) };
   }
@@ -213,7 +216,13 @@ export class Task {
     const problem = this.reassignProblem(assignees);
     if (problem) throw new Error(problem);
     const previous = new Map(this.state.assignees.map((a) => [a.address, a]));
-    this.state.assignees = assignees.map((a) => previous.get(a.address.toLowerCase()) ?? newAssignee(a));
+    this.state.assignees = assignees.map((a) => {
+      const kept = previous.get(a.address.toLowerCase());
+      if (!kept) return newAssignee(a);
+      // Teams are resolved anew at each reassign: a kept address takes its new teams.
+      if (a.teams?.length || kept.teams) kept.teams = a.teams?.length ? [...a.teams] : undefined;
+      return kept;
+    });
     return this.state.assignees.filter((a) => !previous.has(a.address));
   }
 
@@ -295,6 +304,10 @@ export class Task {
 
   // --- Internals ---------------------------------------------------------------------------------
 
+  private isThisRun({ runId, runTag }: EmailDecision): boolean {
+    return runId !== undefined ? runId === this.state.runId : runTag === runTagOf(this.state.runId);
+  }
+
   private close(outcome: Outcome, now: number, by?: string, channel?: Channel, comment?: string): TaskResult {
     const result: TaskResult = { outcome, decidedAt: iso(now) };
     if (by !== undefined) result.decidedBy = by;
@@ -320,6 +333,7 @@ function newAssignee(assignee: Assignee): AssigneeState {
   return {
     address: assignee.address.toLowerCase(),
     name: assignee.name,
+    ...(assignee.teams?.length ? { teams: [...assignee.teams] } : {}),
     delivery: 'pending',
     remindersSent: 0,
   };

@@ -14,6 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { describeAssignees, type TeamMembers } from '../domain/assignee-teams';
 import { parseDuration } from '../domain/duration';
 import { isPrintableLine } from '../domain/printable';
 import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../domain/task-limits';
@@ -90,7 +91,7 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
   let published: string | undefined;
   const publish = (): void => {
     setCurrentDetails(
-      `**${task.status}**: ${task.assignees.map((a) => `${a.address} (${a.delivery})`).join(', ')}`,
+      `**${task.status}**: ${describeAssignees(task.assignees, (a) => `${a.address} (${a.delivery})`)}`,
     );
     const addresses = task.assignees.map((a) => a.address);
     const attributes = JSON.stringify([task.status, addresses]);
@@ -136,8 +137,14 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
     all.then(publish, () => {}); // deliver() handles its own failures
   };
 
+  // The memo names the teams, with their members, as resolved at start and at each reassign.
+  let memoTeams = JSON.stringify(task.view().teams);
+  const teamsMemo = (): { teams?: TeamMembers[] } => {
+    const { teams } = task.view();
+    return teams.length > 0 ? { teams } : {};
+  };
   // Before the handlers: an update buffered with the start is delivered as soon as its handler exists.
-  if (!input.resume) upsertMemo({ title: input.title, createdAt: task.view().createdAt });
+  if (!input.resume) upsertMemo({ title: input.title, createdAt: task.view().createdAt, ...teamsMemo() });
   publish();
 
   setHandler(stateQuery, () => task.view());
@@ -179,6 +186,11 @@ export async function remoteCompletionTask(input: TaskRunInput): Promise<TaskRes
         throw ApplicationFailure.create({ message: closed, type: 'TaskClosed', nonRetryable: true });
       const added = task.reassign(assignees);
       publish();
+      const teams = JSON.stringify(task.view().teams);
+      if (teams !== memoTeams) {
+        memoTeams = teams;
+        upsertMemo({ teams: task.view().teams });
+      }
       log.info('task reassigned', { taskId: input.taskId, assignees: task.assignees.map((a) => a.address) });
       sendRequests(added, false);
       return task.view();

@@ -152,7 +152,7 @@ after(() => Promise.all(openConnections.map((c) => c.close())));
 export async function taskClient(config: Config): Promise<RemoteCompletionClient> {
   const { client, connection } = await connectTemporal(config.temporal);
   openConnections.push(connection);
-  return new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist);
+  return new RemoteCompletionClient(client, config.temporal.taskQueue, config.whitelist, config.teams);
 }
 
 export function imapFor(config: Config, address: string): ImapFlow {

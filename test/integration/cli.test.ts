@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { connectTemporal } from '../../client/connect';
 import { repoRoot } from '../../dev/stack';
+import { taskWorkflowId } from '../../workflows/definitions';
 import type { WorkerHandle } from '../../worker/run-worker';
 import {
   eventually,
@@ -82,6 +84,7 @@ test('task start, show, list, wait, complete through the CLI', async () => {
   const waited = await cli('task', 'wait', taskId, '--timeout', '1s');
   assert.equal(waited.code, 3, 'exit 3 when the wait times out');
   assert.match(waited.stderr, /^error: task .* is still open/);
+  assert.equal(waited.stderr.trim().split('\n').length, 1, 'one line, no stack trace (log level debug)');
 
   const comment = 'via cli\x1b[2K\x1b[1A\rrewritten';
   const completed = await cli('task', 'complete', taskId, '--comment', comment, '--by', 'ops');
@@ -138,4 +141,28 @@ test('bad input: one line on stderr, non-zero exit, nothing started', async () =
     assert.match(run.stderr.trim(), message);
     assert.equal(run.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
   }
+});
+
+test('task wait on a terminated task: one line, exit 1', async () => {
+  const taskId = unique('terminated');
+  const started = await cli(
+    'task',
+    'start',
+    '--to',
+    'alice@example.test',
+    '--title',
+    'Ended',
+    '--id',
+    taskId,
+  );
+  assert.equal(started.code, 0, started.stderr);
+  const { client, connection } = await connectTemporal(config.temporal);
+  try {
+    await client.workflow.getHandle(taskWorkflowId(taskId)).terminate('stopped by an operator');
+  } finally {
+    await connection.close();
+  }
+  const waited = await cli('task', 'wait', taskId);
+  assert.equal(waited.code, 1);
+  assert.equal(waited.stderr.trim(), `error: task ${taskId} ended without a result: stopped by an operator`);
 });

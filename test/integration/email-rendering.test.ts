@@ -20,6 +20,7 @@ import {
   renderRequestEmail,
   type RequestEmailInput,
 } from '../../domain/request-email';
+import { runTag } from '../../domain/run-tag';
 import { findTokens, keyring, signToken, verifyToken, type Action } from '../../domain/token';
 import { contrastRatio, ensureChromium, launchChromium, parseRgb } from '../helpers/browser';
 
@@ -239,11 +240,11 @@ async function assertButtons(page: Page, input: RequestEmailInput, label: string
       `${what}: no other header`,
     );
     assert.deepEqual(findTokens(`${mailto.subject}\n${mailto.body}`), [own], `${what}: only its own token`);
-    const verified = verifyToken(own, keys, Date.now());
+    const verified = verifyToken(own, keys, Date.now(), recipient);
     assert.ok(verified.ok, `${what}: token verifies`);
     assert.deepEqual(
       verified.claims,
-      { workflowId, runId, action, recipient, expiresAt },
+      { version: 'rc2', workflowId, runTag: runTag(runId), action, recipient, expiresAt },
       `${what}: token claims`,
     );
   }
@@ -292,6 +293,12 @@ void test('request email, light: both buttons visible with their mailto replies;
       );
       await assertRequestEmail(r, input, name);
       assert.equal(await r.page.title(), email.subject);
+      // The DOM text of each details row is what viewers without table layout show.
+      const rows = await r.page.evaluate<string[]>(
+        `[...document.querySelectorAll('tr')].filter((tr) => tr.cells.length === 2 && !tr.querySelector('table')).map((tr) => tr.textContent)`,
+      );
+      assert.ok(rows.includes(`Task id: ${input.taskId}`), `${name}: ${JSON.stringify(rows)}`);
+      assert.ok(rows.includes(`Workflow id: ${input.workflowId}`), `${name}: ${JSON.stringify(rows)}`);
       t.diagnostic(`screenshot ${path.relative(process.cwd(), await screenshot(r.page, name))}`);
     } finally {
       await r.close();

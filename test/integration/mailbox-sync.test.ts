@@ -145,6 +145,33 @@ describe('mailbox sync: the full loop by email', () => {
     assert.deepEqual([result.outcome, result.comment], ['failed', 'The backup is missing.']);
   });
 
+  test('an rc1 token (a request sent before the compact format) still decides a waiting task', async () => {
+    const { taskId, requests } = await startTask('alice@example.test');
+    assert.match(requests.get('alice@example.test')!.complete, /%5Brc2\./, 'new requests carry rc2 tokens');
+    const rc1 = signToken(
+      {
+        workflowId: taskWorkflowId(taskId),
+        runId: await runIdOf(taskId),
+        action: 'fail',
+        recipient: 'alice@example.test',
+        expiresAt: Date.now() + 3_600_000,
+      },
+      keys,
+      'rc1',
+    );
+    assert.ok(rc1.startsWith('rc1.'));
+    const outcome = await deliver('alice@example.test', {
+      subject: `Fail task: Approve the deploy [${rc1}]`,
+      text: 'Old request, still valid.\n',
+    });
+    assert.equal(outcome.code, 'signalled');
+    const result = await tasks.waitForResult(taskId, 10_000);
+    assert.deepEqual(
+      [result.outcome, result.decidedBy, result.comment],
+      ['failed', 'alice@example.test', 'Old request, still valid.'],
+    );
+  });
+
   test('a team task is decided by the second assignee', async () => {
     const { taskId, requests } = await startTask('alice@example.test, carol@example.test');
     await deliver(
@@ -218,7 +245,7 @@ describe('mailbox sync: mail that must not decide anything', () => {
       (r) => {
         const reply = replyFromLink(r.complete, 'ok\n');
         const forged = reply.subject.replace(
-          /\.([A-Za-z0-9_-]{43})\]/,
+          /\.([A-Za-z0-9_-]{22})\]/,
           (_, mac: string) => `.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}]`,
         );
         return ['alice@example.test', { to: reply.to, subject: forged, text: 'ok' }];

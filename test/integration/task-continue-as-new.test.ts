@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { connectTemporal } from '../../client/connect';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import { mailtoLinks, replyFromLink } from '../../dev/mail-client';
+import { runTag } from '../../domain/run-tag';
 import { findTokens, keyring, verifyToken } from '../../domain/token';
 import type { WorkerHandle } from '../../worker/run-worker';
 import { triggerSync } from '../../worker/sync-schedule';
@@ -64,9 +65,9 @@ test('a reply to a request sent before the task continued as new decides it, thr
     (m) => (m.subject ?? '').startsWith('Action required') && (m.text ?? '').includes(taskId),
   );
   const [token] = findTokens(request!.parsed.text ?? '');
-  const claims = verifyToken(token!, keyring(config.signature.secrets), Date.now());
+  const claims = verifyToken(token!, keyring(config.signature.secrets), Date.now(), 'alice@example.test');
   assert.ok(claims.ok);
-  assert.equal(claims.claims.runId, firstRunId, 'the request is bound to the first run');
+  assert.equal(claims.claims.runTag, runTag(firstRunId), 'the request is bound to the first run');
 
   // More reminder rounds than the threshold: the task has continued as new at least once.
   await eventually(

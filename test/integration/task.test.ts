@@ -79,7 +79,7 @@ describe('task workflow against the real stack', () => {
         const [subjectToken] = findTokens(link.subject ?? '');
         assert.ok(subjectToken, 'the subject carries a token');
         assert.ok(findTokens(link.body ?? '').includes(subjectToken), 'the body carries the same token');
-        const check = verifyToken(subjectToken, keys, Date.now());
+        const check = verifyToken(subjectToken, keys, Date.now(), address);
         assert.ok(check.ok, 'the token verifies');
         assert.equal(check.claims.recipient, address);
         assert.equal(check.claims.workflowId, taskWorkflowId(taskId));

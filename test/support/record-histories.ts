@@ -12,6 +12,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { SyncedMessage } from '../../activities/mailbox';
+import { runTag } from '../../domain/run-tag';
 import { repoRoot } from '../../dev/stack';
 import { syncScheduleId } from '../../worker/sync-schedule';
 import { bundleWorkflows } from '../../worker/workflow-bundle';
@@ -169,6 +170,34 @@ const SCENARIOS: Record<string, Scenario> = {
     await r.reply(task, { messageId: '<early@example.test>', sender: 'bob@other.test' });
     await r.until('a third run', async () => (await task.query(stateQuery)).runs >= 3);
     await r.reply(task, { messageId: '<late@example.test>', comment: 'to the first request' });
+    await task.result();
+    return [task];
+  },
+  teams: async (r) => {
+    const task = await r.startTask('teams', {
+      assignees: [
+        { address: 'alice@example.test', teams: ['release-managers'] },
+        { address: 'carol@example.test', teams: ['release-managers'] },
+      ],
+    });
+    await requestSent(r, task, 'carol@example.test');
+    await task.executeUpdate(reassignUpdate, {
+      args: [
+        [
+          { address: 'carol@example.test', teams: ['ops'] },
+          { address: 'bob@other.test', teams: ['ops'] },
+        ],
+      ],
+    });
+    await requestSent(r, task, 'bob@other.test');
+    // A reply to an rc2 request names the run by its tag, not its id.
+    const { raw } = await task.describe();
+    await r.reply(task, {
+      messageId: '<reply-bob@other.test>',
+      sender: 'bob@other.test',
+      runId: undefined,
+      runTag: runTag(raw.workflowExecutionInfo!.firstRunId!),
+    });
     await task.result();
     return [task];
   },

@@ -8,7 +8,15 @@ import { asciiLowerCase } from '../../domain/ascii-case';
 import { headerFields, singleFromMailbox, type SenderVerdict } from '../../domain/sender-authentication';
 import { parseMailto } from '../../domain/mailto';
 import { renderRequestEmail } from '../../domain/request-email';
-import { findTokens, keyring, signToken, type Action, type TokenClaims } from '../../domain/token';
+import { runTag } from '../../domain/run-tag';
+import {
+  findTokens,
+  keyring,
+  signToken,
+  type Action,
+  type TokenClaims,
+  type TokenVersion,
+} from '../../domain/token';
 import { assertWithinBudget } from '../helpers/time-budget';
 
 const NOW = Date.UTC(2030, 0, 1);
@@ -16,7 +24,12 @@ const WORKFLOW = 'remote-completion/T-1';
 const RUN = 'run-1';
 const keys = keyring(['current secret', 'previous secret']);
 
-function token(action: Action, claims: Partial<TokenClaims> = {}, signingKeys = keys): string {
+function token(
+  action: Action,
+  claims: Partial<TokenClaims> = {},
+  signingKeys = keys,
+  version: TokenVersion = 'rc2',
+): string {
   const base = {
     workflowId: WORKFLOW,
     runId: RUN,
@@ -24,7 +37,7 @@ function token(action: Action, claims: Partial<TokenClaims> = {}, signingKeys = 
     recipient: 'alice@example.test',
     expiresAt: NOW + 86_400_000,
   };
-  return signToken({ ...base, ...claims }, signingKeys);
+  return signToken({ ...base, ...claims }, signingKeys, version);
 }
 const C = token('complete');
 const F = token('fail');
@@ -76,7 +89,7 @@ function classify(m: InboundMail, context: Partial<ClassifyContext> = {}): Class
     ...context,
   });
   for (const t of findTokens(`${m.subject}\n${m.text ?? ''}\n${m.html ?? ''}`)) {
-    assert.ok(!result.reason.includes(t.split('.')[6]!), result.reason);
+    assert.ok(!result.reason.includes(t.slice(t.lastIndexOf('.') + 1)), result.reason);
   }
   seen.add(result.outcome);
   return result;
@@ -124,7 +137,7 @@ void test('a button reply is a decision with the comment typed above the prompt'
     reason: "complete by alice@example.test, the token's recipient",
     workflowId: WORKFLOW,
     decision: {
-      runId: RUN,
+      runTag: runTag(RUN),
       action: 'complete',
       sender: 'alice@example.test',
       comment: 'Backup checked.\n\nGo ahead.',
@@ -201,11 +214,35 @@ void test('no token anywhere', () => {
   assert.equal(classify(mail({ subject: 'Hello', text: undefined })).outcome, 'no-token');
 });
 
+void test('an rc1 token (requests sent before rc2) still decides, with the run id it carries', () => {
+  const rc1 = token('fail', {}, keys, 'rc1');
+  assert.ok(rc1.startsWith('rc1.'));
+  const result = classify(mail({ subject: `Fail task [${rc1}]` }));
+  const decision = decided(result);
+  assert.deepEqual(
+    [result.outcome === 'decision' && result.workflowId, decision.runId, decision.runTag, decision.action],
+    [WORKFLOW, RUN, undefined, 'fail'],
+  );
+  assert.equal(
+    classify(mail({ subject: `[${rc1}]`, text: `Token: ${C}` })).outcome,
+    'ambiguous',
+    'both actions',
+  );
+  const sameTask = decided(classify(mail({ subject: `[${rc1}]`, text: `Token: ${F}` })));
+  assert.equal(sameTask.action, 'fail', 'an rc1 and an rc2 token of one task and action agree');
+});
+
 void test('forged, foreign and expired tokens', () => {
-  const parts = C.split('.');
-  parts[5] = Buffer.from('mallory@evil.test').toString('base64url');
+  const parts = token('complete', {}, keys, 'rc1').split('.');
+  parts[6] = Buffer.from('mallory@evil.test').toString('base64url');
   const forged = classify(mail({ from: { address: 'mallory@evil.test' }, subject: `[${parts.join('.')}]` }));
   assert.deepEqual(forged, { outcome: 'bad-signature', reason: 'the token signature does not match' });
+  const failed = C.replace(/\.([0-9a-f]{4})c/, '.$1f');
+  assert.notEqual(failed, C);
+  assert.deepEqual(classify(mail({ subject: `[${failed}]` })), {
+    outcome: 'bad-signature',
+    reason: 'the token signature does not match',
+  });
 
   const foreign = token('complete', {}, keyring(['someone else']));
   assert.equal(classify(mail({ subject: `[${foreign}]` })).outcome, 'bad-signature');
@@ -227,6 +264,11 @@ void test('the sender must be the recipient the token was issued to, compared ca
   assert.equal(mixedCase.sender, 'alice@example.test');
 
   assert.deepEqual(classify(mail({ from: { address: 'bob@other.test' }, subject: `[${C}]` })), {
+    outcome: 'sender-mismatch',
+    reason: 'sent by bob@other.test, but the token was issued to another address',
+  });
+  const rc1 = token('complete', {}, keys, 'rc1');
+  assert.deepEqual(classify(mail({ from: { address: 'bob@other.test' }, subject: `[${rc1}]` })), {
     outcome: 'sender-mismatch',
     reason: 'sent by bob@other.test, but the token was issued to alice@example.test',
   });

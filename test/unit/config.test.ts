@@ -168,6 +168,74 @@ for (const [name, change, message] of errors) {
   });
 }
 
+test('smtp.from: a bare address or one with a display name, read as its parts', () => {
+  const cases: [unknown, { address: string; name?: string }][] = [
+    ['bot@example.com', { address: 'bot@example.com' }],
+    ['Release Bot <bot@example.com>', { address: 'bot@example.com', name: 'Release Bot' }],
+    ['"Release Bot (prod)" <bot@example.com>', { address: 'bot@example.com', name: 'Release Bot (prod)' }],
+    ['<bot@example.com>', { address: 'bot@example.com' }],
+    [
+      { address: 'bot@example.com', name: 'Bot' },
+      { address: 'bot@example.com', name: 'Bot' },
+    ],
+  ];
+  for (const [from, expected] of cases) {
+    const config = parseConfig(withChange((r) => (r.smtp!.from = from)));
+    assert.deepEqual(config.smtp.from, expected, JSON.stringify(from));
+  }
+  for (const bad of ['Release Bot', 'a@example.com, b@example.com', 'Bot <not-an-address>', '']) {
+    assert.throws(
+      () => parseConfig(withChange((r) => (r.smtp!.from = bad))),
+      (err: Error) => err.message.startsWith('smtp.from: expected one email address, optionally with a name'),
+      bad,
+    );
+  }
+});
+
+test('teams: named lists of members, bare or with names; none by default', () => {
+  assert.deepEqual(parseConfig(valid).teams, {});
+  const config = parseConfig({
+    ...valid,
+    teams: {
+      'release-managers': ['Alice@Example.test', 'Carol <carol@example.test>'],
+      ops: [{ address: 'bob@other.test', name: 'Bob' }],
+    },
+  });
+  assert.deepEqual(config.teams, {
+    'release-managers': [
+      { address: 'alice@example.test', name: undefined },
+      { address: 'carol@example.test', name: 'Carol' },
+    ],
+    ops: [{ address: 'bob@other.test', name: 'Bob' }],
+  });
+  // What the loader gives back is a valid config again (tests write configs for child processes).
+  assert.deepEqual(
+    parseConfig({ ...valid, teams: JSON.parse(JSON.stringify(config.teams)) }).teams,
+    config.teams,
+  );
+});
+
+test('teams: bad names, empty teams and bad members name the key', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ 'release managers': ['a@example.test'] }, /^teams\.release managers: expected team names of letters/],
+    [{ ops: [] }, /^teams\.ops: expected at least one member/],
+    [{ ops: ['not-an-address'] }, /^teams\.ops: not an email address: "not-an-address"/],
+    [{ ops: 'a@example.test' }, /^teams\.ops: expected a list of member addresses/],
+    [['a@example.test'], /^teams: /],
+  ];
+  for (const [teams, message] of cases) {
+    assert.throws(
+      () => parseConfig({ ...valid, teams }),
+      (err: Error) => {
+        assert.match(err.message, message);
+        return true;
+      },
+      JSON.stringify(teams),
+    );
+  }
+  assert.ok(!configKeys().some((key) => key.startsWith('teams')), 'no environment variable per team');
+});
+
 test('environment variables override the file, with types coerced', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rc-config-'));
   const file = path.join(dir, 'config.yaml');

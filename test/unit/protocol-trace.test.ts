@@ -16,6 +16,11 @@ test('credentials are removed from protocol lines', () => {
       true,
       'Subject: Complete task [rc1.abcdef12.c.t1.YQ.YQ.YQ.[redacted]]',
     ],
+    [
+      `Subject: Complete task [rc2.20261129-9c3f.5143.6acfcvbbc00.r2PvTIg1u.${'M'.repeat(22)}]`,
+      true,
+      'Subject: Complete task [rc2.20261129-9c3f.5143.6acfcvbbc00.r2PvTIg1u.[redacted]]',
+    ],
   ];
   for (const [line, fromClient, expected] of cases)
     assert.equal(redactProtocolLine(line, fromClient), expected, line);

@@ -157,6 +157,24 @@ void test('HTML part: escaped task text, safe description, no remote content, li
   assert.ok(text.includes(evil), 'the text part is not HTML and keeps the text as written');
 });
 
+void test('the details table reads "Label: value", a row a line, in a viewer that drops tags and CSS', () => {
+  const { html } = renderRequestEmail(request({ context: { Environment: 'production' } }));
+  // What a simple HTML viewer (Claws Mail) shows: the text between the tags, entities decoded.
+  const lines = html
+    .replace(/<[^>]*>/g, '')
+    .replaceAll('&amp;', '&')
+    .split('\n')
+    .map((line) => line.replace(/[ \t]+/g, ' ').trim());
+  for (const row of [
+    'Environment: production',
+    'Task id: T-1',
+    'Workflow id: remote-completion/T-1',
+    'Expires: 2030-01-02 03:04 UTC',
+  ]) {
+    assert.ok(lines.includes(row), row);
+  }
+});
+
 void test('request email refuses values that are not completion tokens', () => {
   for (const bad of ['', 'not-a-token', `${token('complete')} extra`]) {
     assert.throws(() => renderRequestEmail(request({ completeToken: bad })), /not a completion token/);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { runTag } from '../../domain/run-tag';
 import type { EmailDecision } from '../../workflows/definitions';
 import { KEPT_RECORDS, Task, type NewTask, type TaskSnapshot } from '../../workflows/task-state';
 
@@ -62,6 +63,12 @@ describe('Task: decisions', () => {
     const cases: [string, EmailDecision[], string][] = [
       ['a repeated Message-ID', [reply({ sender: 'bob@x.test' }), reply()], 'duplicate'],
       ['a reply to an earlier task with the same id', [reply({ runId: 'run-0' })], 'task-closed'],
+      [
+        'a compact-token reply to an earlier task with the same id',
+        [reply({ runId: undefined, runTag: runTag('run-0') })],
+        'task-closed',
+      ],
+      ['a reply naming no run', [reply({ runId: undefined })], 'task-closed'],
       ['a sender who is not assigned', [reply({ sender: 'bob@other.test' })], 'not-assigned'],
     ];
     for (const [name, decisions, reason] of cases) {
@@ -71,6 +78,12 @@ describe('Task: decisions', () => {
       assert.equal(task.isClosed, false, name);
       assert.equal(task.view().ignored.at(-1)?.reason, reason, name);
     }
+  });
+
+  test('a compact-token (rc2) reply names the run by its tag and decides', () => {
+    const task = newTask();
+    const verdict = task.decideByEmail(reply({ runId: undefined, runTag: runTag(RUN) }), T0);
+    assert.equal('accepted' in verdict && verdict.accepted.outcome, 'completed');
   });
 
   test('an API decision closes the task; the validator then refuses the next one', () => {
@@ -139,6 +152,33 @@ describe('Task: assignees and deliveries', () => {
       ],
     );
     assert.deepEqual(task.decideByEmail(reply(), T0), { ignored: 'not-assigned' }, 'alice was removed');
+  });
+
+  test('teams: the state names each team with its members; a reassign resolves them anew', () => {
+    const task = newTask({
+      assignees: [
+        { address: 'alice@example.test', teams: ['release-managers'] },
+        { address: 'carol@example.test', teams: ['release-managers', 'ops'] },
+        { address: 'dave@example.test' },
+      ],
+    });
+    assert.deepEqual(task.view().teams, [
+      { name: 'release-managers', members: ['alice@example.test', 'carol@example.test'] },
+      { name: 'ops', members: ['carol@example.test'] },
+    ]);
+    deliverAll(task);
+    const added = task.reassign([
+      { address: 'carol@example.test' },
+      { address: 'bob@other.test', teams: ['ops'] },
+    ]);
+    assert.deepEqual(
+      added.map((a) => a.address),
+      ['bob@other.test'],
+    );
+    assert.deepEqual(task.view().teams, [{ name: 'ops', members: ['bob@other.test'] }]);
+    assert.equal(task.assignees[0]!.delivery, 'sent', 'carol keeps her delivery, without a team now');
+    assert.equal(task.assignees[0]!.teams, undefined);
+    assert.deepEqual(newTask().view().teams, [], 'no teams: an empty list');
   });
 
   test('reassign is refused on a closed task and with nobody', () => {
