@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectTemporal } from '../../client/connect';
-import { repoRoot } from '../../dev/stack';
 import { taskWorkflowId } from '../../workflows/definitions';
 import type { WorkerHandle } from '../../worker/run-worker';
 import {
@@ -15,6 +12,7 @@ import {
   waitForMail,
   writeConfigFile,
 } from '../helpers/env';
+import { runCli } from '../helpers/cli';
 
 const config = testConfig((c) => {
   c.imap.idle = false;
@@ -27,22 +25,7 @@ before(async () => {
 });
 after(() => worker.shutdown());
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) => !key.startsWith('REMOTE_COMPLETION_') && key !== 'NODE_ENV',
-    ),
-  );
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(repoRoot(), 'bin', 'remote-completion.js'), ...args, '--config', configFile],
-      { cwd: repoRoot(), env, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(configFile, ...args);
 
 test('task start, show, list, wait, complete through the CLI', async () => {
   const taskId = unique('cli');

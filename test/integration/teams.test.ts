@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { ParsedMail } from 'mailparser';
 import { connectTemporal } from '../../client/connect';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import { mailtoLinks, replyFromLink } from '../../dev/mail-client';
-import { repoRoot } from '../../dev/stack';
 import type { WorkerHandle } from '../../worker/run-worker';
 import { triggerSync } from '../../worker/sync-schedule';
 import { taskWorkflowId, type TaskState } from '../../workflows/definitions';
@@ -27,6 +24,7 @@ import {
   waitForMail,
   writeConfigFile,
 } from '../helpers/env';
+import { runCli } from '../helpers/cli';
 
 const LOG = 'teams';
 const ALICE = 'alice@example.test';
@@ -60,22 +58,7 @@ after(async () => {
   await closeConnection();
 });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) => !key.startsWith('REMOTE_COMPLETION_') && key !== 'NODE_ENV',
-    ),
-  );
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(repoRoot(), 'bin', 'remote-completion.js'), ...args, '--config', configFile],
-      { cwd: repoRoot(), env, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(configFile, ...args);
 
 const requestFor = (taskId: string) => (mail: ParsedMail) =>
   (mail.subject ?? '').startsWith('Action required') && (mail.text ?? '').includes(taskId);
