@@ -93,17 +93,19 @@ const waitForEvent = (what: string, match: (e: MailEvent) => boolean) =>
 
 describe('task workflow timing rules (fake mail activities)', () => {
   test('a task with a timeout and no decision times out and confirms to whoever got a request', async () => {
-    const { taskId, handle } = await start({ timeout: 1000 });
+    const { taskId, handle } = await start({ timeout: 3000 });
     const result = await tasks.waitForResult(taskId, 15_000);
     assert.equal(result.outcome, 'timed-out');
-    assert.deepEqual(
-      mail.of(handle.workflowId).map((e) => e.kind),
-      ['check', 'request', 'request-sent', 'confirmation'],
-    );
+    const kinds = mail.of(handle.workflowId).map((e) => e.kind);
+    // On a busy machine the timeout can come before the request went out: then nobody is confirmed.
+    if (kinds.includes('request-sent'))
+      assert.deepEqual(kinds, ['check', 'request', 'request-sent', 'confirmation']);
+    else
+      assert.ok(!kinds.includes('confirmation'), `no request went out, no confirmation: ${kinds.join(' ')}`);
   });
 
   test('reminders go out while the task waits, each with its own request key, none after it closed', async () => {
-    const { taskId, handle } = await start({ reminderEvery: 300, timeout: 3000 });
+    const { taskId, handle } = await start({ reminderEvery: 300, timeout: 60_000 });
     await eventually('two reminders', () =>
       Promise.resolve(ofKind(mail.of(handle.workflowId), 'request').filter((e) => e.reminder).length >= 2),
     );
