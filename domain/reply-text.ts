@@ -160,47 +160,143 @@ class HtmlTextReader implements TokenizerCallbacks {
   }
 }
 
-type Boundary = { kind: 'reply' | 'forward' | 'signature'; start: number; end: number };
+type Boundary = {
+  kind: 'reply' | 'forward' | 'signature';
+  start: number;
+  end: number;
+  /** Text written on the boundary's first line, before the attribution. */
+  before?: string;
+};
 
 function ownLines(lines: string[]): string[] {
   let from = 0;
+  /** A greeting written above a quote whose answer is below it. */
+  let greeting: string[] = [];
   for (;;) {
     const boundary = findBoundary(lines, from);
-    const above = lines.slice(from, boundary?.start).filter((line) => !isQuoted(line));
-    if (!boundary || boundary.kind === 'signature' || above.some((line) => /[\p{L}\p{N}]/u.test(line))) {
-      return above;
+    const above = ownAbove(lines, from, boundary?.start ?? lines.length);
+    if (boundary?.before !== undefined) above.push(boundary.before);
+    const written = above.some(hasText);
+    if (!boundary || boundary.kind === 'signature') return [...greeting, ...above];
+    if (written) {
+      if (greeting.length > 0 || boundary.kind !== 'reply' || !isGreeting(above))
+        return [...greeting, ...above];
+      greeting = above;
     }
     from = boundary.end + 1;
     if (boundary.kind === 'reply') {
       while (from < lines.length && isBlank(lines[from]!)) from++;
-      if (from === lines.length || !isQuoted(lines[from]!)) return [];
+      if (from === lines.length || !isQuoted(lines[from]!)) return greeting;
       while (from < lines.length && (isQuoted(lines[from]!) || isBlank(lines[from]!))) from++;
+      if (greeting.length > 0 && !isBlank(greeting[greeting.length - 1]!)) greeting.push('');
     }
   }
+}
+
+/**
+ * The unquoted lines of `lines[from, to)`. Lines starting ">>> " are content (a Python prompt),
+ * not a third-level quote, when no quote header and no shallower quote comes before them.
+ */
+function ownAbove(lines: string[], from: number, to: number): string[] {
+  const own: string[] = [];
+  let shallowQuote = from > 0;
+  for (let i = from; i < to; i++) {
+    const line = lines[i]!;
+    if (!isQuoted(line)) own.push(line);
+    else if (!shallowQuote && /^>>> /.test(line)) own.push(line);
+    else if (!/^\s*>>>/.test(line)) shallowQuote = true;
+  }
+  return own;
+}
+
+/** One short line of salutation ("Hi,", "Hello Bob!"), nothing else. */
+function isGreeting(lines: string[]): boolean {
+  const written = lines.filter(hasText);
+  return written.length === 1 && written[0]!.trim().length <= 40 && /[,!]$/.test(written[0]!.trim());
 }
 
 function findBoundary(lines: string[], from: number): Boundary | undefined {
   for (let i = from; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.length > MAX_HEADER_LINE || isBlank(line)) continue;
-    if (/^-- ?$/.test(line) || isSignOff(line)) return { kind: 'signature', start: i, end: lines.length - 1 };
+    if (/^-- ?$/.test(line) || isSignOff(line) || isNameSignature(lines, i) || isListFooter(lines, i))
+      return { kind: 'signature', start: i, end: lines.length - 1 };
     const marker = DASHED.exec(line)?.[1];
+    if (marker !== undefined && isWroteMarker(marker)) return { kind: 'reply', start: i, end: i };
     if ((marker !== undefined && MESSAGE_WORD.test(marker)) || BEGIN_FORWARD.test(line)) {
       const kind = FORWARD_WORD.test(line) ? 'forward' : 'reply';
       let next = i + 1;
       while (next < lines.length && isBlank(lines[next]!)) next++;
       return { kind, start: i, end: FIELD.test(lines[next] ?? '') ? blockEnd(lines, next) : i };
     }
-    if (FROM_FIELD.test(line) && FIELD.test(lines[i + 1] ?? ''))
-      return { kind: 'reply', start: i, end: blockEnd(lines, i) };
-    if (DATED_HEADER.test(line)) {
+    if (FROM_FIELD.test(line) && (FIELD.test(lines[i + 1] ?? '') || isWrappedValue(lines, i + 1))) {
+      // Hotmail puts Date: or Subject: above From:.
+      let start = i;
+      while (start > from && start > i - 4 && FIELD.test(lines[start - 1]!)) start--;
+      return { kind: 'reply', start, end: blockEnd(lines, i) };
+    }
+    const next = lines[i + 1] ?? '';
+    if (DATED_HEADER.test(line) || (isAddressedHeader(line) && (isBlank(next) || isQuoted(next)))) {
       const end = !/:\s*$/.test(line) && /:\s*$/.test(lines[i + 1] ?? '') ? i + 1 : i;
       return { kind: 'reply', start: i, end };
     }
     const start = attributionStart(lines, from, i);
-    if (start !== undefined) return { kind: 'reply', start, end: i };
+    if (start !== undefined) return { kind: 'reply', start, end: i, ...textBefore(lines[start]!) };
   }
   return undefined;
+}
+
+/** "Approved. On Mon, 3 Jun 2024 ... wrote:": the text before a capitalised intro word. */
+function textBefore(line: string): { before?: string } {
+  const intro = MID_LINE_INTRO.exec(line);
+  return intro ? { before: line.slice(0, intro.index + 1) } : {};
+}
+
+/**
+ * "Понедельник, 3 июня 2024, 10:02 +03:00 от Name <address>:", "26.06.2014, 14:41, "Name" <address>:":
+ * a date or time, then an address that ends the line with a colon. String operations and one
+ * search each: two unbounded runs around the date in one pattern would be quadratic.
+ */
+function isAddressedHeader(line: string): boolean {
+  const open = line.lastIndexOf('<');
+  if (open === -1 || !/^<[^\s<>]+@[^\s<>]+>\s*[:：]\s*$/u.test(line.slice(open))) return false;
+  const head = line.slice(0, open);
+  return !/[<>]/.test(head) && /\d:\d\d|\d\.\d\d?\.\d\d/.test(head);
+}
+
+/** A header value wrapped onto the next line, and the header goes on under it. */
+function isWrappedValue(lines: string[], i: number): boolean {
+  const line = lines[i] ?? '';
+  return (
+    !isBlank(line) && line.length <= MAX_HEADER_LINE && !FIELD.test(line) && FIELD.test(lines[i + 1] ?? '')
+  );
+}
+
+/** "-Alice" at the end of the text, or above a quote header: a signature. */
+function isNameSignature(lines: string[], i: number): boolean {
+  if (!NAME_SIGNATURE.test(lines[i]!)) return false;
+  let written = 0;
+  for (let next = i + 1; next < lines.length && next <= i + 10; next++) {
+    const line = lines[next]!;
+    if (isQuoted(line) || FROM_FIELD.test(line) || DASHED.test(line)) return true;
+    if (!isBlank(line) && ++written > 3) return false;
+  }
+  return true;
+}
+
+/** Mailman's footer: a rule of underscores, then the list's name and address. */
+function isListFooter(lines: string[], i: number): boolean {
+  if (!/^_{20,}\s*$/.test(lines[i]!)) return false;
+  for (let next = i + 1; next < lines.length && next <= i + 4; next++) {
+    if (LIST_FOOTER.test(lines[next]!.slice(0, MAX_HEADER_LINE))) return true;
+  }
+  return false;
+}
+
+/** "---- Name wrote ----" (Android). */
+function isWroteMarker(marker: string): boolean {
+  const wrote = WROTE.exec(marker.trim());
+  return wrote !== null && wrote[1]!.trim() === '';
 }
 
 /**
@@ -209,7 +305,11 @@ function findBoundary(lines: string[], from: number): Boundary | undefined {
  * hold a date or an address so that a sentence ending in "wrote:" is not taken for one.
  */
 function attributionStart(lines: string[], from: number, end: number): number | undefined {
-  if (!/[:：]$|--$/.test(lines[end]!.trimEnd())) return undefined;
+  const last = lines[end]!;
+  if (!/[:：]$|--$/.test(last.trimEnd())) return undefined;
+  // A quoted attribution ("> On <date> ... wrote:") is part of the quote: joined with the line above,
+  // it would swallow the reply. A bare "> wrote:" is the end of an address wrapped after its `<`.
+  if (isQuoted(last) && /[\d@]/.test(last)) return undefined;
   let joined = '';
   for (let s = end; s >= from && s >= end - 5; s--) {
     const line = lines[s]!;
@@ -259,16 +359,21 @@ function isSignOff(line: string): boolean {
 const MAX_HEADER_LINE = 300;
 const isBlank = (line: string): boolean => line.trim() === '';
 const isQuoted = (line: string): boolean => /^\s*>/.test(line);
+const hasText = (line: string): boolean => /[\p{L}\p{N}]/u.test(line);
 /** Rulers left above a cut quote header; ᐧ is a tracking glyph some Gmail extensions append. */
 const isSeparator = (line: string): boolean => /^[\s\-_=*ᐧ]*$/.test(line);
 
 const WROTE = new RegExp(
   '(?<!\\p{L})(?:wrote|writes|schrieb|schreef|geschreven|a écrit|escribió|escreveu|ha scritto|skrev|' +
-    'napisał\\(a\\)|napisała|napisał|написала|написал|пише|写道|kirjoitti|írta|napsal|yazdı)' +
+    'napisał\\(a\\)|napisała|napisał|написала|написал|пише|写道|kirjoitti|írta|napsal|yazdı|đã viết|sent)' +
     '(?!\\p{L})(.{0,80})$',
   'iu',
 );
-const INTRO = /^\s*(?:on|at|le|am|op|el|em|il|den|dnia)\s.*\d/i;
+const INTRO = /^\s*(?:on|at|le|am|op|el|em|il|den|dnia|vào)\s.*\d/i;
+/** Case-sensitive: "on" inside a sentence is common, a capitalised one after a full stop is an intro. */
+const MID_LINE_INTRO = /[.!?] (?:On|Le|Am|Op|El|Em|Il|Den|Dnia|Vào) /u;
+const NAME_SIGNATURE = /^\s*--?\p{Lu}[\p{L}.'’-]*(?: \p{Lu}[\p{L}.'’-]*)?\s*$/u;
+const LIST_FOOTER = /mailing list|listinfo|mailman|unsubscribe/i;
 /** Gmail in some locales: "2016-10-24 15:36 GMT+02:00 Name <address>:", or with no verb at all. */
 const DATED_HEADER = /^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s.*(?:\d:\d\d GMT[+-]\d|<[^\s<>]*@)/;
 
@@ -284,7 +389,7 @@ const FIELD = new RegExp(`^\\s*\\*?(?:${FROM_KEYS}|${OTHER_KEYS})\\*?\\s*[:：]`
 /** "-----Original Message-----", "---------- Forwarded message ---------" and translations. */
 const DASHED = /^[\s*]*--+([^-]+(?:-[^-]+)*)--+[\s*]*$/;
 const MESSAGE_WORD =
-  /message|nachricht|mensaje|messaggio|bericht|mensagem|meddelande|melding|viesti|wiadomość|сообщение|повідомлення|zpráva|üzenet|邮件/i;
+  /message|nachricht|mensaje|messaggio|bericht|mensagem|meddelande|meddelelse|melding|viesti|wiadomość|сообщение|повідомлення|zpráva|üzenet|邮件/i;
 const FORWARD_WORD =
   /forward|weitergeleitet|transféré|reenviado|encaminhad|inoltrat|doorgestuurd|videresend|vidarebefordra|przekazan|пересла/i;
 const BEGIN_FORWARD =
@@ -293,7 +398,7 @@ const BEGIN_FORWARD =
 const SIGN_OFF = new RegExp(
   '^(?:' +
     [
-      'sent (?:from|with|via|by|using) (?:my\\b|(?:an? )?(?:mobile|phone|iphone|ipad|ipod|android|outlook|mail|mailbox|airmail|windows|yahoo|samsung|galaxy|blackberry|cell|gmail|proton|spark)\\b)',
+      'sent (?:from|with|via|by|using) (?:my\\b(?=.*(?:phone|pad|pod|android|mobile|device|tablet|galaxy|samsung|huawei|pixel|blackberry|nokia|sony|xperia|htc|motorola|windows|mac\\b|watch|kindle|surface|outlook|mail\\b))|(?:an? )?(?:mobile|phone|iphone|ipad|ipod|android|outlook|mail|mailbox|airmail|windows|yahoo|samsung|galaxy|blackberry|cell|gmail|proton|spark)\\b)',
       'from my (?:iphone|ipad|android|mobile|phone|smartphone)\\b',
       'get (?:the )?outlook for\\b',
       '(?:envoyé|enviado|inviato|verzonden|sendt|skickat|wysłane|отправлено) (?:depuis|desde|do|da|dal|de|vanaf|met|fra|från|z|с)\\s',

@@ -1,5 +1,5 @@
 import { buildMailto } from './mailto';
-import { escapeHtml, renderMarkdownSafe } from './markdown';
+import { escapeHtml, renderMarkdownSafe, renderMarkdownText } from './markdown';
 import type { Channel, Outcome } from './task-status';
 import { findTokens } from './token';
 
@@ -106,7 +106,7 @@ export function renderRequestEmail(input: RequestEmailInput): RenderedEmail {
     greeting,
     '',
     intro,
-    ...(description === '' ? [] : ['', description]),
+    ...(description === '' ? [] : ['', renderMarkdownText(description)]),
     '',
     ...details.map(([k, v]) => `${k}: ${v}`),
     '',

@@ -56,7 +56,15 @@ async function aptInstall(packages: string[], log: Logger): Promise<void> {
 }
 
 export async function ensureMailPackages(log: Logger): Promise<void> {
-  const missing = Object.keys(MAIL_PACKAGES).filter((pkg) => !existsSync(MAIL_PACKAGES[pkg] as string));
+  await ensureDebianPackages(MAIL_PACKAGES, log);
+}
+
+/**
+ * Installs the packages (Debian package -> a file it installs) whose file is missing. Not root:
+ * throws an Error whose message is the command to run.
+ */
+export async function ensureDebianPackages(packages: Record<string, string>, log: Logger): Promise<void> {
+  const missing = Object.keys(packages).filter((pkg) => !existsSync(packages[pkg] as string));
   if (missing.length > 0) await aptInstall(missing, log);
 }
 

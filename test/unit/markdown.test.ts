@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeHtml, renderMarkdownSafe } from '../../domain/markdown';
+import { escapeHtml, renderMarkdownSafe, renderMarkdownText } from '../../domain/markdown';
 import { assertWithinBudget, repeatTo } from '../helpers/time-budget';
 
 void test('escapeHtml escapes the five HTML-significant characters', () => {
@@ -109,6 +109,38 @@ void test('no raw HTML ever passes through', () => {
   assert.equal(renderMarkdownSafe('<!-- c --> &lt;'), '<p>&lt;!-- c --&gt; &amp;lt;</p>\n');
 });
 
+void test('renders the subset as plain text: no markers, lists as lists, links as "label <url>"', () => {
+  const cases: [string, string][] = [
+    ['', ''],
+    ['Just text.', 'Just text.'],
+    ['one\ntwo\r\nthree', 'one\ntwo\nthree'],
+    ['para 1\n\n\npara 2', 'para 1\n\npara 2'],
+    ['Check **backup** first', 'Check backup first'],
+    ['**bold *nested* text** and _em_ and `a *b* <c>`', 'bold nested text and em and a *b* <c>'],
+    ['snake_case_name and 2 * 3 * 4', 'snake_case_name and 2 * 3 * 4'],
+    ['a \\*literal\\* star &amp; <b>', 'a *literal* star &amp; <b>'],
+    ['- a\n- b', '- a\n- b'],
+    // Two lists, as in the HTML part.
+    ['- a\n* b', '- a\n\n- b'],
+    ['1. one\n2. two', '1. one\n2. two'],
+    ['3) three\n4) four', '3) three\n4) four'],
+    ['Steps:\n- a\n  more of a\n- b\n\nAfter', 'Steps:\n\n- a\n  more of a\n- b\n\nAfter'],
+    ['1. one\n   - nested\n     more\n2. two', '1. one\n   - nested\n     more\n2. two'],
+    ['- loose\n\n- list\n\n  second paragraph', '- loose\n\n- list\n\n  second paragraph'],
+    ['- \n- b', '-\n- b'],
+    ['- - deep', '-\n  - deep'],
+    ['[docs](https://example.test/a?b=1&c=2)', 'docs <https://example.test/a?b=1&c=2>'],
+    ['[**mail** us](mailto:ops@example.test)', 'mail us <ops@example.test>'],
+    ['[ops@example.test](mailto:ops@example.test)', 'ops@example.test'],
+    ['[https://example.test](https://example.test)', 'https://example.test'],
+    // Outside the subset: as written, like the HTML part.
+    ['[x](javascript:alert%281%29)', '[x](javascript:alert%281%29)'],
+    ['# Heading\n> quoted\n\n---', '# Heading\n> quoted\n\n---'],
+    ['~~struck~~ https://example.test', '~~struck~~ https://example.test'],
+  ];
+  for (const [input, text] of cases) assert.equal(renderMarkdownText(input), text, input);
+});
+
 // Descriptions are capped far below this (MAX_DESCRIPTION_LENGTH); the renderer must not need the cap.
 const SIZE = 100_000;
 const adversarial: [string, string][] = [
@@ -125,9 +157,12 @@ const adversarial: [string, string][] = [
   ['list items with continuations', repeatTo('- a\n  ', SIZE)],
   ['nested list markers', `${repeatTo('  ', SIZE)}- a`],
   ['lines of >', repeatTo('>', SIZE)],
+  ['nested list items', repeatTo('- ', SIZE)],
+  ['nested links', repeatTo('[a ', SIZE / 2) + repeatTo('](https://example.test)', SIZE / 2)],
 ];
 for (const [name, input] of adversarial) {
-  void test(`renderMarkdownSafe runs in linear time: ${input.length} characters of ${name}`, () => {
+  void test(`renderMarkdownSafe and renderMarkdownText run in linear time: ${input.length} characters of ${name}`, () => {
     assertWithinBudget(name, () => renderMarkdownSafe(input));
+    assertWithinBudget(name, () => renderMarkdownText(input));
   });
 }

@@ -44,6 +44,15 @@ for (const name of names) {
   });
 }
 
+/** Our own cases, one or more for each kind of reply the heuristics once got wrong (README). */
+const kinds = join(corpus, 'kinds');
+for (const name of readdirSync(join(kinds, 'emails'))) {
+  void test(`reply kind ${name}: own text is what the sender wrote`, () => {
+    const expected = read('kinds/own', name).trim();
+    assert.equal(ownText(read('kinds/emails', name)).trim(), expected);
+  });
+}
+
 const plainCases: { name: string; text: string; own: string }[] = [
   {
     name: 'Gmail reply above a wrapped attribution and a quote',
@@ -128,6 +137,18 @@ const plainCases: { name: string; text: string; own: string }[] = [
     name: 'lines that merely look like headers or sign-offs are kept',
     text: 'As the runbook wrote:\ncheck the backup first.\nSent from the release channel, approved.\n2024-06-03 10:00 all green',
     own: 'As the runbook wrote:\ncheck the backup first.\nSent from the release channel, approved.\n2024-06-03 10:00 all green',
+  },
+  {
+    name: 'sentences that merely look like the newer header kinds are kept',
+    text: [
+      'At 10:30 ask Bob <bob@example.test>:',
+      'he has the keys. On Monday we deploy.',
+      'Hi,',
+      '>>> 1 + 1',
+      '-Backup done',
+      '- Alice Example',
+    ].join('\n'),
+    own: 'At 10:30 ask Bob <bob@example.test>:\nhe has the keys. On Monday we deploy.\nHi,\n>>> 1 + 1\n-Backup done\n- Alice Example',
   },
 ];
 
@@ -249,6 +270,15 @@ const adversarialText: [string, string][] = [
   ['one long line of :', ':'.repeat(ONE_MB)],
   ['header-length lines of link syntax', repeatTo(`${'[a](b'.repeat(59)}\n`, ONE_MB / 4)],
   ['header-length lines of dashes and words', repeatTo(`--${'-a'.repeat(148)}-\n`, ONE_MB / 4)],
+  ['header-length lines of times before an address', repeatTo(`${'1:11 '.repeat(58)}<a@b>:\n\n`, ONE_MB / 4)],
+  ['header-length lines of times and dates', repeatTo(`${'1:11.1.11'.repeat(33)}>:\n`, ONE_MB / 4)],
+  ['name signatures', repeatTo('-Alice Example\n', ONE_MB / 4)],
+  ['underscore rules', repeatTo(`${'_'.repeat(40)}\n`, ONE_MB / 4)],
+  ['Python prompts', repeatTo('>>> x\n', ONE_MB / 4)],
+  ['greetings and attributions', repeatTo('Hi,\nx. On 3 Jun 2024 a@b wrote:\n> q\n', ONE_MB / 4)],
+  ['wrapped From values', repeatTo('From: a\nb\nDate: c\n', ONE_MB / 4)],
+  ['header fields', repeatTo('Subject: a\n', ONE_MB / 4)],
+  ['wrote markers', repeatTo(`---- ${'wrote '.repeat(40)}----\n`, ONE_MB / 4)],
 ];
 for (const [name, text] of adversarialText) {
   void test(`ownText runs in linear time: ${text.length} characters of ${name}`, () => {

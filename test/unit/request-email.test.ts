@@ -155,6 +155,9 @@ void test('HTML part: escaped task text, safe description, no remote content, li
   assert.doesNotMatch(html, /src=["']?https?:|url\(|<link|@import/i);
   assert.ok(html.includes(input.completeToken) && html.includes(input.failToken));
   assert.ok(text.includes(evil), 'the text part is not HTML and keeps the text as written');
+  assert.ok(text.includes('\nCheck this\n'), 'the text part renders the Markdown as plain text');
+  assert.ok(text.includes('[bad](javascript:alert%281%29) good <https://example.test/runbook>'));
+  assert.doesNotMatch(text, /\*\*/);
 });
 
 void test('the details table reads "Label: value", a row a line, in a viewer that drops tags and CSS', () => {
