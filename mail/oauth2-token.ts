@@ -44,7 +44,7 @@ export class OAuth2TokenSource {
   private cached: CachedToken | undefined;
   private pending: Promise<CachedToken> | undefined;
   private refreshToken: string | undefined;
-  /** Called when the server rotated the refresh token (never with the token itself in a log). */
+  /** Called when the server first rotates the refresh token (never with the token itself in a log). */
   onRotation: (() => void) | undefined;
 
   constructor(
@@ -107,11 +107,11 @@ export class OAuth2TokenSource {
     if (!response.ok || typeof payload?.access_token !== 'string') {
       throw this.refusal(response.status, payload);
     }
-    if (typeof payload.refresh_token === 'string' && payload.refresh_token !== this.refreshToken) {
-      if (grant === 'refresh_token') {
-        this.refreshToken = payload.refresh_token;
-        this.onRotation?.();
-      }
+    const next = payload.refresh_token;
+    if (grant === 'refresh_token' && typeof next === 'string' && next !== this.refreshToken) {
+      const first = !this.rotated;
+      this.refreshToken = next;
+      if (first) this.onRotation?.();
     }
     const expiresIn = Number(payload.expires_in);
     const lifetime = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS;
