@@ -324,7 +324,8 @@ async function checkImap(config: Config, log: Logger): Promise<CheckResult[]> {
     client = await openImap(imap, { log, mailDebug: config.log.mailDebug });
   } catch (err) {
     const message = firstLine(err);
-    if (err instanceof ImapError && err.fix) return [problem(name, message, err.fix)];
+    if (err instanceof ImapError && err.fix)
+      return [problem(name, message.replace(`; fix: ${err.fix}`, ''), err.fix)];
     if (err instanceof ImapError && err.kind === 'authentication') {
       return [problem(name, message, 'set the right imap.user and imap.password')];
     }

@@ -11,7 +11,7 @@ export class ImapError extends Error {
   constructor(
     message: string,
     readonly kind: 'authentication' | 'connection' | 'mailbox',
-    /** What to change, when the message alone does not say (OAuth2). */
+    /** What to change, when the message names no setting (OAuth2); the message ends with it too. */
     readonly fix?: string,
   ) {
     super(message);
@@ -51,10 +51,12 @@ export async function openImap(imap: Config['imap'], options: ImapOptions): Prom
     return await login(second);
   } catch (err) {
     if (!isRefusedLogin(err)) throw err;
+    const fix =
+      'give the app access to the mailbox imap.user names (Microsoft 365: IMAP.AccessAsApp or IMAP.AccessAsUser.All, the Exchange service principal and its mailbox permission; Google: the https://mail.google.com/ scope) and check that imap.user is that mailbox';
     throw new ImapError(
-      `IMAP server at ${imap.host}:${imap.port} refused the OAuth2 token for ${imap.user} (a fresh one too): the app is not allowed into this mailbox`,
+      `IMAP server at ${imap.host}:${imap.port} refused the OAuth2 token for ${imap.user} (a fresh one too): the app may not open this mailbox; fix: ${fix}`,
       'authentication',
-      'give the app access to the mailbox imap.user names (Microsoft 365: IMAP.AccessAsApp or IMAP.AccessAsUser.All, the Exchange service principal and its mailbox permission; Google: the https://mail.google.com/ scope) and check that imap.user is that mailbox',
+      fix,
     );
   }
 }
@@ -68,7 +70,7 @@ async function tokenOrFail(token: Promise<string>): Promise<string> {
   } catch (err) {
     if (!(err instanceof OAuth2TokenError)) throw new ImapError(String(err), 'connection');
     throw new ImapError(
-      `no OAuth2 token for IMAP: ${err.message}`,
+      `no OAuth2 token for IMAP: ${err.message}; fix: ${err.fix}`,
       err.kind === 'unreachable' ? 'connection' : 'authentication',
       err.fix,
     );
