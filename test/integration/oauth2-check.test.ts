@@ -128,10 +128,7 @@ describe('check with OAuth2', () => {
       oauth2.detail,
       /refused: invalid_grant \(the refresh token expired, was revoked or was replaced\)/,
     );
-    assert.match(
-      oauth2.fix!,
-      /^get a new refresh token \(consent again\) and set imap\.auth\.refreshToken$/,
-    );
+    assert.match(oauth2.fix!, /^get a new refresh token \(consent again\) and set imap\.auth\.refreshToken$/);
   });
 
   test('a valid token the mail servers refuse: login refused, named per server', async () => {
