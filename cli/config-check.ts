@@ -2,7 +2,9 @@ import { accessSync, constants } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { connectTemporal } from '../client/connect';
 import type { Config } from '../config/schema';
+import type { OAuth2Auth } from '../config/mail-auth';
 import { closeImap, ImapError, openImap } from '../mail/imap';
+import { OAuth2TokenError, oauth2TokenSource } from '../mail/oauth2-token';
 import { createSmtpTransport } from '../mail/smtp';
 import {
   createSearchAttributeCommand,
@@ -59,6 +61,7 @@ export async function runChecks(
       () => checkSmtp(config, log),
     ),
     guarded('imap', 'check imap.host/imap.port/imap.tls', () => checkImap(config, log)),
+    ...oauth2Checks(config),
   ]);
   return [...configFacts(config), ...parts.flat()];
 }
@@ -68,8 +71,37 @@ export async function checkMailServers(config: Config, log: Logger): Promise<Che
   const parts = await Promise.all([
     guarded('smtp', 'check smtp.host/smtp.port', () => checkSmtp(config, log)),
     guarded('imap', 'check imap.host/imap.port/imap.tls', () => checkImap(config, log)),
+    ...oauth2Checks(config),
   ]);
   return parts.flat();
+}
+
+/** One token request per OAuth2 definition (IMAP and SMTP share one when they share the login). */
+function oauth2Checks(config: Config): Promise<CheckResult[]>[] {
+  const definitions = new Map<string, OAuth2Auth>();
+  if (config.imap.auth.type === 'oauth2') definitions.set('imap.auth', config.imap.auth);
+  const { auth } = config.smtp;
+  if (auth.type === 'oauth2' && config.smtp.user && (auth.setting ?? 'smtp.auth') === 'smtp.auth')
+    definitions.set('smtp.auth', auth);
+  return [...definitions].map(([setting, definition]) =>
+    guarded('oauth2', `check ${setting}.tokenUrl`, () => checkOAuth2(setting, definition)),
+  );
+}
+
+async function checkOAuth2(setting: string, auth: OAuth2Auth): Promise<CheckResult[]> {
+  const grant = auth.grant === 'client_credentials' ? 'client credentials' : 'refresh token';
+  try {
+    await oauth2TokenSource(auth, setting).token();
+  } catch (err) {
+    if (err instanceof OAuth2TokenError) return [problem('oauth2', `${setting}: ${err.message}`, err.fix)];
+    throw err;
+  }
+  return [
+    ok(
+      'oauth2',
+      `${setting}: token from ${auth.tokenUrl} for client ${auth.clientId} (${grant} grant${auth.scope ? `, scope ${auth.scope}` : ''})`,
+    ),
+  ];
 }
 
 /** A check never throws and answers within CHECK_TIMEOUT_MS; a late one still cleans up after itself. */
@@ -222,7 +254,9 @@ async function checkSmtp(config: Config, log: Logger): Promise<CheckResult[]> {
     : smtp.requireTLS
       ? 'STARTTLS (required)'
       : 'STARTTLS when offered (smtp.requireTLS off)';
-  const auth = smtp.user ? `AUTH as ${smtp.user} accepted` : 'no AUTH (smtp.user not set)';
+  const auth = smtp.user
+    ? `${smtp.auth.type === 'oauth2' ? 'XOAUTH2' : 'AUTH'} as ${smtp.user} accepted`
+    : 'no AUTH (smtp.user not set)';
   return [ok('smtp', `connected to ${where}, ${tls}, ${auth}`)];
 }
 
@@ -255,6 +289,17 @@ function describeSmtpError(err: unknown, smtp: Config['smtp']): CheckResult {
       'check smtp.secure/requireTLS/ca',
     );
   }
+  if ((e.code === 'EAUTH' || e.code === 'ENOAUTH') && smtp.auth.type === 'oauth2') {
+    const setting = smtp.auth.setting ?? 'smtp.auth';
+    if (err instanceof OAuth2TokenError)
+      return problem('smtp', `no OAuth2 token for SMTP: ${err.message}`, err.fix);
+    const response = e.response ? ` (${e.response.split('\n')[0]})` : '';
+    return problem(
+      'smtp',
+      `SMTP server at ${where} refused the OAuth2 token for ${smtp.user ?? '(no user)'} (a fresh one too)${response}`,
+      `give the app the right to send as smtp.user (Microsoft 365: SMTP.SendAsApp or SMTP.Send, the Exchange service principal, its mailbox permission, SMTP AUTH enabled for the mailbox; Google: the https://mail.google.com/ scope) and check ${setting}`,
+    );
+  }
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') {
     const response = e.response ? ` (${e.response.split('\n')[0]})` : '';
     return problem(
@@ -279,6 +324,8 @@ async function checkImap(config: Config, log: Logger): Promise<CheckResult[]> {
     client = await openImap(imap, { log, mailDebug: config.log.mailDebug });
   } catch (err) {
     const message = firstLine(err);
+    if (err instanceof ImapError && err.fix)
+      return [problem(name, message.replace(`; fix: ${err.fix}`, ''), err.fix)];
     if (err instanceof ImapError && err.kind === 'authentication') {
       return [problem(name, message, 'set the right imap.user and imap.password')];
     }
@@ -293,7 +340,7 @@ async function checkImap(config: Config, log: Logger): Promise<CheckResult[]> {
     ];
   }
   try {
-    const loggedIn = `logged in as ${imap.user} at ${imap.host}:${imap.port}${imap.tls ? ' (TLS)' : ''}`;
+    const loggedIn = `logged in as ${imap.user} at ${imap.host}:${imap.port}${imap.tls ? ' (TLS)' : ''}${imap.auth.type === 'oauth2' ? ' with an OAuth2 token' : ''}`;
     let exists: number;
     try {
       ({ exists } = await client.mailboxOpen('INBOX', { readOnly: true }));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAIL_AUTH_KEYS } from './mail-auth';
 import { configSchema, type Config } from './schema';
 
 export const CONFIG_ENV = 'REMOTE_COMPLETION_CONFIG';
@@ -23,11 +24,16 @@ export function envNameFor(key: string): string {
   );
 }
 
-/** Every key an environment variable can set, from the schema, e.g. `imap.port` (`teams` has names of its own, not keys). */
+/** Every settable key, from the schema, e.g. `imap.port`, `imap.auth.clientSecret` (`teams` has names of its own, not keys). */
 export function configKeys(): string[] {
-  return Object.entries(configSchema.shape).flatMap(([section, schema]) => {
+  return Object.entries(configSchema.in.shape).flatMap(([section, schema]) => {
     const object = unwrapObject(schema);
-    return object ? Object.keys(object.shape).map((key) => `${section}.${key}`) : [];
+    if (!object) return [];
+    return Object.keys(object.shape).flatMap((key) =>
+      key === 'auth'
+        ? [`${section}.auth`, ...MAIL_AUTH_KEYS.map((k) => `${section}.auth.${k}`)]
+        : [`${section}.${key}`],
+    );
   });
 }
 
@@ -67,21 +73,32 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   for (const key of configKeys()) {
     const value = env[envNameFor(key)];
     if (value === undefined) continue;
-    const [section, name] = key.split('.') as [string, string];
-    const current = merged[section];
+    const [section, name, ...nested] = key.split('.') as [string, string, ...string[]];
     // Only here are lists comma-separated: a list in the file is never split.
-    const setting = isListKey(section, name)
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : value;
-    merged[section] = {
-      ...(typeof current === 'object' && current !== null ? current : {}),
-      [name]: setting,
-    };
+    const setting =
+      nested.length === 0 && isListKey(section, name)
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value;
+    setPath(merged, [section, name, ...nested], setting);
   }
   return merged;
+}
+
+/** Sets `obj.a.b.c`, making objects on the way (a string such as `smtp.auth: imap` gives way to one). */
+function setPath(obj: Record<string, unknown>, [first, ...rest]: string[], value: unknown): void {
+  if (!first) return;
+  if (rest.length === 0) {
+    obj[first] = value;
+    return;
+  }
+  const current = obj[first];
+  const child: Record<string, unknown> =
+    typeof current === 'object' && current !== null ? { ...(current as Record<string, unknown>) } : {};
+  obj[first] = child;
+  setPath(child, rest, value);
 }
 
 function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string {
@@ -101,7 +118,7 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
 }
 
 function isListKey(section: string, name: string): boolean {
-  const sectionSchema = (configSchema.shape as Record<string, z.ZodType>)[section];
+  const sectionSchema = (configSchema.in.shape as Record<string, z.ZodType>)[section];
   const object = sectionSchema && unwrapObject(sectionSchema);
   if (!object) return false;
   let current: z.ZodType | undefined = object.shape[name] as z.ZodType | undefined;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
 import { SENDER_AUTHENTICATION_MODES } from '../domain/sender-authentication';
+import { mailAuth, type MailAuth } from './mail-auth';
 import { secretWeakness } from './secret-strength';
 import { TEAM_NAME } from '../domain/teams';
 
@@ -144,26 +145,39 @@ export const configSchema = section({
     allowInsecureAuth: bool.default(false),
     user: z.string().optional(),
     password: z.string().optional(),
+    /** type: password (user, password), type: oauth2, or `imap`: the IMAP login and its tokens. */
+    auth: z.union([z.literal('imap'), mailAuth]).default({ type: 'password' }),
     /** From header of request emails, with or without a display name; defaults to imap.fromAddress. */
     from: mailbox.optional(),
     /** PEM file with extra trusted CA certificates (self-signed test servers). */
     ca: z.string().optional(),
-  }).refine(
-    (s) => !s.user || s.secure || s.requireTLS || !clearPasswordRefused(s.host, s.allowInsecureAuth),
-    {
-      message:
-        'requireTLS is false, so the SMTP password could travel without TLS: set smtp.requireTLS: true (or smtp.secure: true for port 465), or smtp.allowInsecureAuth: true if you accept that',
-      path: ['requireTLS'],
-    },
-  ),
+  })
+    .refine(
+      (s) =>
+        (!s.user && s.auth !== 'imap') ||
+        s.secure ||
+        s.requireTLS ||
+        !clearPasswordRefused(s.host, s.allowInsecureAuth),
+      {
+        message:
+          'requireTLS is false, so the SMTP password could travel without TLS: set smtp.requireTLS: true (or smtp.secure: true for port 465), or smtp.allowInsecureAuth: true if you accept that',
+        path: ['requireTLS'],
+      },
+    )
+    .refine((s) => s.auth === 'imap' || s.auth.type === 'password' || s.user, {
+      message: 'smtp.auth is oauth2: set smtp.user to the mailbox the token is for',
+      path: ['user'],
+    }),
   imap: section({
     host,
     port: port.default(993),
     tls: bool.default(true),
     /** The completion mailbox: replies go here; mail from it is never a decision. */
     fromAddress: email,
+    /** The login, for a password and for OAuth2 alike. */
     user: z.string().min(1, 'expected the IMAP login'),
-    password: z.string().min(1, 'expected the IMAP password'),
+    password: z.string().min(1, 'expected the IMAP password').optional(),
+    auth: mailAuth,
     ca: z.string().optional(),
     /** Move processed mail here instead of deleting it. */
     auditFolder: z
@@ -186,11 +200,17 @@ export const configSchema = section({
     idle: bool.default(true),
     /** Allow the password over a connection without TLS to a host other than loopback. */
     allowInsecureAuth: bool.default(false),
-  }).refine((i) => i.tls || !clearPasswordRefused(i.host, i.allowInsecureAuth), {
-    message:
-      'tls is false, so the IMAP password would travel without TLS: set imap.tls: true (port 993), or imap.allowInsecureAuth: true if you accept that',
-    path: ['tls'],
-  }),
+  })
+    .refine((i) => i.tls || !clearPasswordRefused(i.host, i.allowInsecureAuth), {
+      message:
+        'tls is false, so the IMAP password would travel without TLS: set imap.tls: true (port 993), or imap.allowInsecureAuth: true if you accept that',
+      path: ['tls'],
+    })
+    .refine((i) => i.auth.type === 'oauth2' || i.password !== undefined, {
+      message:
+        'missing: set it in the config file or REMOTE_COMPLETION_IMAP_PASSWORD, or use imap.auth.type: oauth2',
+      path: ['password'],
+    }),
   whitelist: section({
     enabled: bool.default(false),
     domains: listOf(domainName).default([]),
@@ -252,6 +272,29 @@ export const configSchema = section({
     mailDebug: bool.default(false),
     file: z.string().optional(),
   }).prefault({}),
-});
+})
+  .refine((c) => c.smtp.auth !== 'imap' || !c.smtp.user || c.smtp.user === c.imap.user, {
+    message: 'smtp.auth is imap, the IMAP login: leave smtp.user out or set it to imap.user',
+    path: ['smtp', 'user'],
+  })
+  .transform(({ smtp, ...rest }) => ({ ...rest, smtp: withSharedLogin(smtp, rest.imap) }));
+
+/** `smtp.auth: imap` sends with the IMAP login: its user, its password or its OAuth2 definition (and tokens). */
+function withSharedLogin<S extends { auth: 'imap' | MailAuth; user?: string; password?: string }>(
+  smtp: S,
+  imap: { user: string; password?: string; auth: MailAuth },
+): Omit<S, 'auth'> & { auth: MailAuth } {
+  if (smtp.auth !== 'imap')
+    return {
+      ...smtp,
+      auth: smtp.auth.type === 'oauth2' ? { ...smtp.auth, setting: 'smtp.auth' } : smtp.auth,
+    };
+  return {
+    ...smtp,
+    user: imap.user,
+    password: imap.password,
+    auth: imap.auth.type === 'oauth2' ? { ...imap.auth, setting: 'imap.auth' } : imap.auth,
+  };
+}
 
 export type Config = z.infer<typeof configSchema>;

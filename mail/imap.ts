@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
+import { OAuth2TokenError, oauth2TokenSource, warnOnRotation } from './oauth2-token';
 import { mailProtocolLogger } from './protocol-trace';
 
 /** An IMAP failure explained for the person who must fix it; `authentication` for a wrong login. */
@@ -10,10 +11,14 @@ export class ImapError extends Error {
   constructor(
     message: string,
     readonly kind: 'authentication' | 'connection' | 'mailbox',
+    /** What to change, when the message names no setting (OAuth2); the message ends with it too. */
+    readonly fix?: string,
   ) {
     super(message);
   }
 }
+
+type ImapLogin = { user: string; pass: string } | { user: string; accessToken: string };
 
 export interface ImapOptions {
   log: Logger;
@@ -24,9 +29,57 @@ export interface ImapOptions {
   signal?: AbortSignal;
 }
 
-/** Connects and logs in; imapflow never reconnects, so every session gets a new client. */
-export async function openImap(
+/**
+ * Connects and logs in; imapflow never reconnects, so every session gets a new client. With
+ * OAuth2, a refused token is replaced once (revoked or expired early) before the login counts as
+ * refused.
+ */
+export async function openImap(imap: Config['imap'], options: ImapOptions): Promise<ImapFlow> {
+  const { auth } = imap;
+  if (auth.type !== 'oauth2') return connect(imap, { user: imap.user, pass: imap.password ?? '' }, options);
+  const tokens = oauth2TokenSource(auth, 'imap.auth');
+  warnOnRotation(tokens, options.log);
+  const login = (accessToken: string) => connect(imap, { user: imap.user, accessToken }, options);
+  const first = await tokenOrFail(tokens.token());
+  try {
+    return await login(first);
+  } catch (err) {
+    if (!isRefusedLogin(err)) throw err;
+  }
+  const second = await tokenOrFail(tokens.renew(first));
+  try {
+    return await login(second);
+  } catch (err) {
+    if (!isRefusedLogin(err)) throw err;
+    const fix =
+      'give the app access to the mailbox imap.user names (Microsoft 365: IMAP.AccessAsApp or IMAP.AccessAsUser.All, the Exchange service principal and its mailbox permission; Google: the https://mail.google.com/ scope) and check that imap.user is that mailbox';
+    throw new ImapError(
+      `IMAP server at ${imap.host}:${imap.port} refused the OAuth2 token for ${imap.user} (a fresh one too): the app may not open this mailbox; fix: ${fix}`,
+      'authentication',
+      fix,
+    );
+  }
+}
+
+const isRefusedLogin = (err: unknown) => err instanceof ImapError && err.kind === 'authentication';
+
+/** Without a token there is no login: a refused client or grant is an authentication problem. */
+async function tokenOrFail(token: Promise<string>): Promise<string> {
+  try {
+    return await token;
+  } catch (err) {
+    if (!(err instanceof OAuth2TokenError)) throw new ImapError(String(err), 'connection');
+    throw new ImapError(
+      `no OAuth2 token for IMAP: ${err.message}; fix: ${err.fix}`,
+      err.kind === 'unreachable' ? 'connection' : 'authentication',
+      err.fix,
+    );
+  }
+}
+
+async function connect(
   imap: Config['imap'],
+  auth: ImapLogin,
   { log, mailDebug = false, idle = false, signal }: ImapOptions,
 ): Promise<ImapFlow> {
   const client = new ImapFlow({
@@ -34,7 +87,7 @@ export async function openImap(
     port: imap.port,
     secure: imap.tls,
     tls: imap.ca ? { ca: readFileSync(imap.ca) } : undefined,
-    auth: { user: imap.user, pass: imap.password },
+    auth,
     logger: mailDebug ? mailProtocolLogger(log.child({ module: 'imap-protocol' })) : false,
     disableAutoIdle: !idle,
     connectionTimeout: 15_000,

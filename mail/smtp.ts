@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
+import { oauth2TokenSource, warnOnRotation } from './oauth2-token';
 import { mailProtocolLogger } from './protocol-trace';
 
 export interface SmtpTransportOptions {
@@ -20,7 +21,7 @@ export function createSmtpTransport(
     port: smtp.port,
     secure: smtp.secure,
     requireTLS: smtp.requireTLS,
-    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+    auth: smtpLogin(smtp, log),
     tls: smtp.ca ? { ca: readFileSync(smtp.ca) } : undefined,
     logger: mailDebug ? mailProtocolLogger(log.child({ module: 'smtp' })) : false,
     debug: mailDebug,
@@ -40,6 +41,35 @@ export function createSmtpTransport(
     greetingTimeout: 15_000,
     socketTimeout: 30_000,
   });
+}
+
+/**
+ * The AUTH nodemailer does: a password, or XOAUTH2 with a token from the process's token source;
+ * nodemailer asks again with `renew` once when the server refuses a token.
+ */
+function smtpLogin(smtp: Config['smtp'], log: Logger) {
+  if (!smtp.user) return undefined;
+  if (smtp.auth.type !== 'oauth2') return { user: smtp.user, pass: smtp.password ?? '' };
+  const tokens = oauth2TokenSource(smtp.auth, smtp.auth.setting ?? 'smtp.auth');
+  warnOnRotation(tokens, log);
+  let last: string | undefined;
+  return {
+    type: 'OAuth2' as const,
+    user: smtp.user,
+    provisionCallback: (
+      _user: string,
+      renew: boolean,
+      callback: (err: Error | null, accessToken?: string) => void,
+    ) => {
+      (renew ? tokens.renew(last) : tokens.token()).then(
+        (token) => {
+          last = token;
+          callback(null, token);
+        },
+        (err: Error) => callback(err),
+      );
+    },
+  };
 }
 
 /** SMTP 5xx replies are final (unknown user, policy rejection): retrying cannot help. */

@@ -70,7 +70,8 @@ async function runSuite(dir: string, files: string[]): Promise<number> {
   mkdirSync(testLogs, { recursive: true });
   const log = createLogger({ level: 'debug', file: path.join(testLogs, 'run-all.log') });
   const started = Date.now();
-  const stack = await stackUp({ dir, log });
+  // The test stack also takes OAuth2 tokens (test/integration/oauth2-*.test.ts); its config stays on passwords.
+  const stack = await stackUp({ dir, log, oauth2: dir === testDir });
   process.stdout.write(
     `# ${path.relative(root, dir)} stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`,
   );
@@ -85,7 +86,7 @@ async function runSuite(dir: string, files: string[]): Promise<number> {
       REMOTE_COMPLETION_TEST_STACK: dir,
       REMOTE_COMPLETION_TEST_BUNDLE: bundlePath,
     });
-    // After every test: no password or secret in any log the run wrote.
+    // After every test: no password, secret or token in any log the run wrote.
     const { files: scanned, leaks } = findSecretsInLogs(dir);
     if (leaks.length > 0) {
       process.stdout.write(`# secrets check FAILED:\n${leaks.map((l) => `#   ${l}`).join('\n')}\n`);

@@ -20,6 +20,22 @@ export const REDACTED_PATHS = [
   'apiKey',
   '*.apiKey',
   'config.temporal.apiKey',
+  // OAuth2 (imap.auth / smtp.auth): client secrets, refresh and access tokens, in any spelling.
+  'clientSecret',
+  'refreshToken',
+  'accessToken',
+  'client_secret',
+  'refresh_token',
+  'access_token',
+  '*.clientSecret',
+  '*.refreshToken',
+  '*.accessToken',
+  'auth.accessToken',
+  '*.auth.accessToken',
+  'config.imap.auth.clientSecret',
+  'config.imap.auth.refreshToken',
+  'config.smtp.auth.clientSecret',
+  'config.smtp.auth.refreshToken',
 ];
 
 export interface LoggerOptions {

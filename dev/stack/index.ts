@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { configFile, writeWorkerConfig } from './config';
 import { dnsmasq, dnsServer } from './dnsmasq';
 import { dovecot } from './dovecot';
+import { oauthIssuer, oauthServer } from './oauth-server';
 import { milterAddress, opendkim } from './opendkim';
 import { ensureMailPackages, isRoot } from './packages';
 import { postfix } from './postfix';
@@ -29,6 +30,11 @@ export interface StackOptions {
   /** Absolute data dir, e.g. <repo>/.stack/dev or <repo>/.stack/test. */
   dir: string;
   log: Logger;
+  /**
+   * Also an OAuth2 authorization server, and Dovecot taking its tokens (XOAUTH2, OAUTHBEARER) for
+   * IMAP and, through Postfix, SMTP AUTH; passwords keep working. Unset: the mode the stack has.
+   */
+  oauth2?: boolean;
 }
 
 export interface StackInfo {
@@ -46,6 +52,8 @@ export interface StackInfo {
   dkim: { milter: string; pid: number };
   accounts: StackAccount[];
   caFile: string;
+  /** The OAuth2 authorization server, in a stack started with `oauth2`. */
+  oauth?: { issuer: string; pid: number };
 }
 
 export interface ServiceStatus {
@@ -55,7 +63,10 @@ export interface ServiceStatus {
   where?: string;
 }
 
-const SERVICES: Service[] = [temporal, dnsmasq, opendkim, dovecot, postfix];
+const ALL_SERVICES: Service[] = [temporal, dnsmasq, opendkim, oauthServer, dovecot, postfix];
+/** The daemons of a stack in its mode. */
+const servicesOf = (state: StackState) =>
+  ALL_SERVICES.filter((service) => service !== oauthServer || state.oauth2);
 
 /** The checkout root: the nearest directory above this file holding package.json. */
 export function repoRoot(): string {
@@ -72,7 +83,7 @@ export const embeddedStackDir = (): string => path.join(repoRoot(), '.stack', 'd
  * Starts Temporal, dnsmasq, OpenDKIM, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
  * already run and answer; restarts only the others. Rewrites <dir>/config.yaml every time.
  */
-export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & { reused: boolean }> {
+export async function stackUp({ dir, log, oauth2 }: StackOptions): Promise<StackInfo & { reused: boolean }> {
   await ensureMailPackages(log);
   if (!isRoot()) throw new Error('the local stack must run as root: Postfix refuses to run otherwise');
   await mkdir(path.join(dir, 'logs'), { recursive: true });
@@ -80,6 +91,12 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
 
   return withLock(dir, async () => {
     const state = await loadOrCreateState(dir);
+    if (oauth2 !== undefined) state.oauth2 = oauth2;
+    const services = servicesOf(state);
+    for (const service of ALL_SERVICES.filter((s) => !services.includes(s))) {
+      const pid = await ourPid(service, dir, state);
+      if (pid) await stopSession(pid, service.marker(dir));
+    }
     const ctx: ServiceContext = {
       dir,
       state,
@@ -87,9 +104,9 @@ export async function stackUp({ dir, log }: StackOptions): Promise<StackInfo & {
       toolsDir: path.join(repoRoot(), '.stack', 'tools'),
       log,
     };
-    const running = await Promise.all(SERVICES.map((s) => answeringPid(s, ctx)));
-    const toStart = SERVICES.filter((_, i) => running[i] === undefined);
-    state.pids = Object.fromEntries(SERVICES.flatMap((s, i) => (running[i] ? [[s.name, running[i]]] : [])));
+    const running = await Promise.all(services.map((s) => answeringPid(s, ctx)));
+    const toStart = services.filter((_, i) => running[i] === undefined);
+    state.pids = Object.fromEntries(services.flatMap((s, i) => (running[i] ? [[s.name, running[i]]] : [])));
 
     for (const service of toStart) {
       for (const [label, port] of Object.entries(service.ports(state))) {
@@ -129,7 +146,7 @@ export async function stackDown({ dir, log }: StackOptions): Promise<void> {
   await withLock(dir, async () => {
     const state = (await readState(dir)) as StackState;
     await Promise.all(
-      SERVICES.map(async (service) => {
+      ALL_SERVICES.map(async (service) => {
         const pids = new Set([
           state.pids[service.name],
           service.pidFile && (await readPidFile(service.pidFile(dir))),
@@ -149,9 +166,13 @@ export async function stackStatus({
   dir,
 }: StackOptions): Promise<{ running: boolean; info?: StackInfo; services: ServiceStatus[] }> {
   const state = await readState(dir);
-  if (!state) return { running: false, services: SERVICES.map((s) => ({ name: s.name, alive: false })) };
+  if (!state)
+    return {
+      running: false,
+      services: servicesOf({ oauth2: false } as StackState).map((s) => ({ name: s.name, alive: false })),
+    };
   const services = await Promise.all(
-    SERVICES.map(async (s) => {
+    servicesOf(state).map(async (s) => {
       const pid = await ourPid(s, dir, state);
       return { name: s.name, pid, alive: pid !== undefined, where: s.where(state) };
     }),
@@ -177,6 +198,7 @@ function stackInfo(dir: string, state: StackState): StackInfo {
     dkim: { milter: milterAddress(ports), pid: pids.opendkim ?? 0 },
     accounts: state.accounts,
     caFile: tlsFiles(dir).cert,
+    oauth: state.oauth2 ? { issuer: oauthIssuer(ports), pid: pids.oauth ?? 0 } : undefined,
   };
 }
 

@@ -9,7 +9,7 @@ export const COMPLETION_ADDRESS = 'completion@example.test';
 export const DOMAINS = ['example.test', 'other.test'];
 const ADDRESSES = [COMPLETION_ADDRESS, 'alice@example.test', 'carol@example.test', 'bob@other.test'];
 
-export type ServiceName = 'temporal' | 'dovecot' | 'postfix' | 'dnsmasq' | 'opendkim';
+export type ServiceName = 'temporal' | 'dovecot' | 'postfix' | 'dnsmasq' | 'opendkim' | 'oauth';
 
 export interface StackAccount {
   address: string;
@@ -31,7 +31,13 @@ export interface StackState {
     dns: number;
     /** OpenDKIM: Postfix's signing milter. */
     milter: number;
+    /** The OAuth2 authorization server (stacks started with `oauth2`). */
+    oauth: number;
   };
+  /** Dovecot also takes OAuth2 tokens (XOAUTH2, OAUTHBEARER), checked at the stack's authorization server. */
+  oauth2: boolean;
+  /** Secrets of the authorization server: Dovecot's introspection client, the test administration. */
+  oauthSecrets: { dovecot: string; admin: string };
   accounts: StackAccount[];
   signatureSecret: string;
   pids: Partial<Record<ServiceName, number>>;
@@ -72,13 +78,17 @@ export async function loadOrCreateState(dir: string): Promise<StackState> {
     const [dns, milter] = (await pickFreePorts(2)) as [number, number];
     state.ports = { ...state.ports, dns, milter };
   }
+  if (!state.ports.oauth) state.ports.oauth = (await pickFreePorts(1))[0]!;
+  state.oauth2 ??= false;
+  state.oauthSecrets ??= { dovecot: randomSecret(), admin: randomSecret() };
   if (secretWeakness(state.signatureSecret)) state.signatureSecret = signatureSecret();
   saveState(dir, state);
   return state;
 }
 
 async function newState(dir: string): Promise<StackState> {
-  const [temporal, temporalUi, smtp, imaps, lmtp, dns, milter] = (await pickFreePorts(7)) as [
+  const [temporal, temporalUi, smtp, imaps, lmtp, dns, milter, oauth] = (await pickFreePorts(8)) as [
+    number,
     number,
     number,
     number,
@@ -90,7 +100,9 @@ async function newState(dir: string): Promise<StackState> {
   return {
     version: 1,
     instance: `rc-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 10)}`,
-    ports: { temporal, temporalUi, smtp, imaps, lmtp, dns, milter },
+    ports: { temporal, temporalUi, smtp, imaps, lmtp, dns, milter, oauth },
+    oauth2: false,
+    oauthSecrets: { dovecot: randomSecret(), admin: randomSecret() },
     accounts: [],
     signatureSecret: signatureSecret(),
     pids: {},

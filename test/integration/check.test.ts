@@ -23,7 +23,7 @@ const wrongPassword = `wrong-${randomBytes(8).toString('hex')}`;
 const olderSecret = randomBytes(32).toString('base64');
 const base = testConfig();
 const secrets = [
-  base.imap.password,
+  base.imap.password!,
   base.smtp.password!,
   ...base.signature.secrets,
   wrongPassword,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { stackUp } from '../../dev/stack';
 import { dnsmasq } from '../../dev/stack/dnsmasq';
 import { dovecot, dovecotPaths } from '../../dev/stack/dovecot';
+import { oauthServer } from '../../dev/stack/oauth-server';
 import { opendkim } from '../../dev/stack/opendkim';
 import { postfix } from '../../dev/stack/postfix';
 import { readPidFile, stopSession } from '../../dev/stack/processes';
@@ -11,7 +12,14 @@ import type { Service } from '../../dev/stack/service';
 import { readState, type ServiceName } from '../../dev/stack/state';
 import { temporal } from '../../dev/stack/temporal';
 
-const SERVICES: Record<ServiceName, Service> = { temporal, dovecot, postfix, dnsmasq, opendkim };
+const SERVICES: Record<ServiceName, Service> = {
+  temporal,
+  dovecot,
+  postfix,
+  dnsmasq,
+  opendkim,
+  oauth: oauthServer,
+};
 
 /** Stops one daemon of the stack in `dir` (SIGTERM, then SIGKILL), as a crash or an operator would. */
 export async function stopDaemon(dir: string, name: ServiceName): Promise<void> {
