@@ -63,7 +63,7 @@ export const dovecot: Service = {
   },
 
   async probe({ state, tls }) {
-    const greeting = await readGreeting(state.ports.imaps, 'a LOGOUT\r\n', await readFile(tls.cert));
+    const greeting = await readGreeting(state.ports.imaps, 'a LOGOUT\r\n', await readFile(tls.ca));
     if (!greeting.startsWith('* OK')) throw new Error(`unexpected IMAP greeting: ${greeting}`);
   },
 };
