@@ -51,14 +51,21 @@ export async function ensureStackDataDir(handle: string): Promise<string> {
   await mkdir(STACK_DATA_ROOT, { recursive: true });
   await chmod(STACK_DATA_ROOT, 0o711);
   if (existing?.isDirectory()) {
-    await moveDirectory(absolute, dataDir);
+    await moveDirectory(absolute, dataDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err; // else another process moved it a moment ago
+    });
   } else {
     if (existing) await rm(absolute); // a dangling or misdirected symlink
     await mkdir(dataDir, { recursive: true });
   }
   await chmod(dataDir, 0o711);
   await mkdir(path.dirname(absolute), { recursive: true });
-  await symlink(dataDir, absolute);
+  try {
+    await symlink(dataDir, absolute);
+  } catch (err) {
+    // Another process sharing the stack made the same link first.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || stackDataDir(absolute) !== dataDir) throw err;
+  }
   return dataDir;
 }
 
