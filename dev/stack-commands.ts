@@ -4,7 +4,15 @@ import { cliLogger, configOption, readConfig, resolveConfigPath, type GlobalOpti
 import { command } from '../cli/run-cli';
 import { runWorkerUntilStopped } from '../cli/worker-commands';
 import { loadConfig } from '../config/load';
-import { embeddedStackDir, recordWorker, runningWorker, stackDown, stackStatus, stackUp } from './stack';
+import {
+  embeddedStackDir,
+  recordWorker,
+  runningWorker,
+  stackDataDir,
+  stackDown,
+  stackStatus,
+  stackUp,
+} from './stack';
 
 /** The worker `npm start` runs also has the example parent workflow, so it can be tried locally. */
 const devWorkflows = require.resolve('./workflows');
@@ -45,6 +53,8 @@ export function registerStackCommands(program: Command): void {
             accounts: stack.accounts.map((a) => a.address),
             passwordsIn: path.join(dir, 'stack.json'),
             config: file,
+            dataDir: stack.dataDir,
+            caFile: stack.caFile,
           },
           `local stack ${stack.reused ? 'reused' : 'started'}; Temporal UI at ${stack.temporal.uiUrl}`,
         );
@@ -65,14 +75,15 @@ export function registerStackCommands(program: Command): void {
       command(async (opts: { dir: string }) => {
         const info = await stackUp({ dir: path.resolve(opts.dir), log: cliLogger(undefined) });
         process.stdout.write(
-          `${info.reused ? 'reused' : 'started'} local stack in ${info.dir}\n` +
+          `${info.reused ? 'reused' : 'started'} local stack in ${info.dir} -> ${info.dataDir}\n` +
             `  Temporal   ${info.temporal.address}  (UI ${info.temporal.uiUrl})\n` +
             `  SMTP       ${info.smtp.host}:${info.smtp.port}  (STARTTLS + AUTH)\n` +
             `  IMAP       ${info.imap.host}:${info.imap.port}  (TLS)\n` +
             `  DNS        ${info.dns.server}  (DKIM, DMARC, SPF of the .test domains)\n` +
             `  DKIM       ${info.dkim.milter}  (OpenDKIM signs submitted mail)\n` +
             `  accounts   ${info.accounts.map((a) => a.address).join(', ')}  (passwords in ${path.join(info.dir, 'stack.json')})\n` +
-            `  config     ${info.configFile}\n`,
+            `  config     ${info.configFile}\n` +
+            `  TLS CA     ${info.caFile}  (trust it once in a mail client: the servers' certificate is issued by it)\n`,
         );
       }),
     );
@@ -97,8 +108,9 @@ export function registerStackCommands(program: Command): void {
             `  ${s.name.padEnd(10)} ${s.alive ? 'running' : 'stopped'}${s.pid ? ` pid ${s.pid}` : ''}${s.where ? `  ${s.where}` : ''}`,
         );
         lines.push(`  ${'worker'.padEnd(10)} ${worker ? `running pid ${worker}` : 'stopped'}`);
+        const dataDir = stackDataDir(dir);
         process.stdout.write(
-          `local stack in ${dir}: ${status.running ? 'running' : 'not running'}\n${lines.join('\n')}\n`,
+          `local stack in ${dir}${dataDir === dir ? '' : ` -> ${dataDir}`}: ${status.running ? 'running' : 'not running'}\n${lines.join('\n')}\n`,
         );
       }),
     );

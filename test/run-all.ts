@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, stackDown, stackUp } from '../dev/stack';
+import { ensureStackDataDir, repoRoot, stackDown, stackUp } from '../dev/stack';
 import { createLogger } from '../worker/logger';
 import { bundleWorkflows } from '../worker/workflow-bundle';
 import { findSecretsInLogs } from './support/secrets-in-logs';
@@ -64,6 +64,8 @@ function runUnitTests(files: string[]): Promise<number> {
 
 /** Starts the stack in `dir`, runs `files` against it, checks its logs for secrets, stops it. */
 async function runSuite(dir: string, files: string[]): Promise<number> {
+  // First, so that <dir> is the handle of a data dir the daemons can reach (dev/stack/data-dir.ts).
+  await ensureStackDataDir(dir);
   // The stack's own logs stay in <dir>/logs; each run's test logs start afresh here.
   const testLogs = path.join(dir, 'test-logs');
   rmSync(testLogs, { recursive: true, force: true });

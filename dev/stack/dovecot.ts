@@ -72,7 +72,7 @@ export const dovecot: Service = {
     // A Dovecot started in the other mode (passwords only, or with OAuth2) is restarted with this one.
     const conf = await readFile(dovecotPaths(dir).conf, 'utf8').catch(() => '');
     if (conf !== renderedConf({ dir, state, tls })) throw new Error('dovecot.conf is out of date');
-    const greeting = await readGreeting(state.ports.imaps, 'a LOGOUT\r\n', await readFile(tls.cert));
+    const greeting = await readGreeting(state.ports.imaps, 'a LOGOUT\r\n', await readFile(tls.ca));
     if (!greeting.startsWith('* OK')) throw new Error(`unexpected IMAP greeting: ${greeting}`);
   },
 };

@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { configFile, writeWorkerConfig } from './config';
+import { ensureStackDataDir, stackDataDir } from './data-dir';
 import { dnsmasq, dnsServer } from './dnsmasq';
 import { dovecot } from './dovecot';
 import { oauthIssuer, oauthServer } from './oauth-server';
@@ -23,11 +24,16 @@ import { temporal, temporalAddress } from './temporal';
 import { stopWorker } from './worker';
 import { ensureCert, tlsFiles } from './tls';
 
+export { ensureStackDataDir, removeStackDataDir, stackDataDir } from './data-dir';
+
 export type { StackAccount } from './state';
 export { recordWorker, runningWorker } from './worker';
 
 export interface StackOptions {
-  /** Absolute data dir, e.g. <repo>/.stack/dev or <repo>/.stack/test. */
+  /**
+   * The stack's handle, e.g. <repo>/.stack/dev or <repo>/.stack/test: a symlink to its data dir
+   * under /var/lib/remote-completion (data-dir.ts), which `up` creates.
+   */
   dir: string;
   log: Logger;
   /**
@@ -39,6 +45,8 @@ export interface StackOptions {
 
 export interface StackInfo {
   dir: string;
+  /** Where the daemons' files are: the target of `dir`. */
+  dataDir: string;
   /** <dir>/config.yaml, the generated worker config. */
   configFile: string;
   temporal: { address: string; uiUrl: string; pid: number };
@@ -51,6 +59,7 @@ export interface StackInfo {
   /** OpenDKIM, Postfix's signing milter. */
   dkim: { milter: string; pid: number };
   accounts: StackAccount[];
+  /** The stack's local CA certificate: clients trust it once to accept the servers' certificate. */
   caFile: string;
   /** The OAuth2 authorization server, in a stack started with `oauth2`. */
   oauth?: { issuer: string; pid: number };
@@ -67,6 +76,8 @@ const ALL_SERVICES: Service[] = [temporal, dnsmasq, opendkim, oauthServer, dovec
 /** The daemons of a stack in its mode. */
 const servicesOf = (state: StackState) =>
   ALL_SERVICES.filter((service) => service !== oauthServer || state.oauth2);
+/** The daemons that serve the stack's certificate: restarted when it is renewed. */
+const TLS_SERVICES: Service[] = [dovecot, postfix];
 
 /** The checkout root: the nearest directory above this file holding package.json. */
 export function repoRoot(): string {
@@ -83,27 +94,20 @@ export const embeddedStackDir = (): string => path.join(repoRoot(), '.stack', 'd
  * Starts Temporal, dnsmasq, OpenDKIM, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
  * already run and answer; restarts only the others. Rewrites <dir>/config.yaml every time.
  */
-export async function stackUp({ dir, log, oauth2 }: StackOptions): Promise<StackInfo & { reused: boolean }> {
+export async function stackUp({ dir: handle, log, oauth2 }: StackOptions): Promise<StackInfo & { reused: boolean }> {
   await ensureMailPackages(log);
   if (!isRoot()) throw new Error('the local stack must run as root: Postfix refuses to run otherwise');
+  const dir = await ensureStackDataDir(handle);
   await mkdir(path.join(dir, 'logs'), { recursive: true });
-  assertSearchable(dir);
 
   return withLock(dir, async () => {
     const state = await loadOrCreateState(dir);
     if (oauth2 !== undefined) state.oauth2 = oauth2;
     const services = servicesOf(state);
-    for (const service of ALL_SERVICES.filter((s) => !services.includes(s))) {
-      const pid = await ourPid(service, dir, state);
-      if (pid) await stopSession(pid, service.marker(dir));
-    }
-    const ctx: ServiceContext = {
-      dir,
-      state,
-      tls: await ensureCert(dir, log),
-      toolsDir: path.join(repoRoot(), '.stack', 'tools'),
-      log,
-    };
+    for (const service of ALL_SERVICES.filter((s) => !services.includes(s))) await stopOurs(service, dir, state);
+    const tls = await ensureCert(dir, log);
+    const ctx: ServiceContext = { dir, state, tls, toolsDir: path.join(repoRoot(), '.stack', 'tools'), log };
+    if (tls.renewed) await Promise.all(TLS_SERVICES.map((s) => stopOurs(s, dir, state)));
     const running = await Promise.all(services.map((s) => answeringPid(s, ctx)));
     const toStart = services.filter((_, i) => running[i] === undefined);
     state.pids = Object.fromEntries(services.flatMap((s, i) => (running[i] ? [[s.name, running[i]]] : [])));
@@ -132,39 +136,51 @@ export async function stackUp({ dir, log, oauth2 }: StackOptions): Promise<Stack
     const failure = results.find((r) => r.status === 'rejected');
     if (failure) throw failure.reason;
 
-    await writeWorkerConfig(dir, state, ctx.tls.cert);
+    await writeWorkerConfig(dir, state, tls.ca);
     const reused = toStart.length === 0;
-    log.info({ dir, configFile: configFile(dir) }, reused ? 'stack already running' : 'stack up');
-    return { ...stackInfo(dir, state), reused };
+    const info = stackInfo(handle, state);
+    log.info(
+      { dir: handle, dataDir: dir, configFile: info.configFile, caFile: info.caFile },
+      `${reused ? 'stack already running' : 'stack up'}; clients trust its certificate through the CA ${info.caFile}`,
+    );
+    return { ...info, reused };
   });
 }
 
 /** Stops the daemons this stack started and waits until they are gone; keeps data, ports and passwords. */
-export async function stackDown({ dir, log }: StackOptions): Promise<void> {
+export async function stackDown({ dir: handle, log }: StackOptions): Promise<void> {
+  const dir = stackDataDir(handle);
   if (!(await readState(dir))) return; // never started here
   await stopWorker(dir);
   await withLock(dir, async () => {
     const state = (await readState(dir)) as StackState;
     await Promise.all(
       ALL_SERVICES.map(async (service) => {
-        const pids = new Set([
-          state.pids[service.name],
-          service.pidFile && (await readPidFile(service.pidFile(dir))),
-        ]);
-        for (const pid of pids) if (pid) await stopSession(pid, service.marker(dir));
-        log.debug({ pids: [...pids].filter(Boolean) }, `${service.name} stopped`);
+        const pids = await stopOurs(service, dir, state);
+        log.debug({ pids }, `${service.name} stopped`);
       }),
     );
     state.pids = {};
     saveState(dir, state);
-    log.info({ dir }, 'stack down');
+    log.info({ dir: handle, dataDir: dir }, 'stack down');
   });
+}
+
+/** Stops the service's daemon if it is ours (recorded pid or its own pid file); returns the pids tried. */
+async function stopOurs(service: Service, dir: string, state: StackState): Promise<number[]> {
+  const pids = new Set([
+    state.pids[service.name],
+    service.pidFile && (await readPidFile(service.pidFile(dir))),
+  ]);
+  for (const pid of pids) if (pid) await stopSession(pid, service.marker(dir));
+  return [...pids].filter((pid): pid is number => !!pid);
 }
 
 /** Which daemons of `dir` are alive (process level, no probing); `info` only when all are. */
 export async function stackStatus({
-  dir,
+  dir: handle,
 }: StackOptions): Promise<{ running: boolean; info?: StackInfo; services: ServiceStatus[] }> {
+  const dir = stackDataDir(handle);
   const state = await readState(dir);
   if (!state)
     return {
@@ -179,14 +195,16 @@ export async function stackStatus({
   );
   const running = services.every((s) => s.alive);
   if (running) state.pids = Object.fromEntries(services.map((s) => [s.name, s.pid]));
-  return { running, info: running ? stackInfo(dir, state) : undefined, services };
+  return { running, info: running ? stackInfo(handle, state) : undefined, services };
 }
 
-function stackInfo(dir: string, state: StackState): StackInfo {
+function stackInfo(handle: string, state: StackState): StackInfo {
   const { ports, pids } = state;
+  const dataDir = stackDataDir(handle);
   return {
-    dir,
-    configFile: configFile(dir),
+    dir: handle,
+    dataDir,
+    configFile: configFile(handle),
     temporal: {
       address: temporalAddress(ports),
       uiUrl: `http://127.0.0.1:${ports.temporalUi}`,
@@ -197,7 +215,8 @@ function stackInfo(dir: string, state: StackState): StackInfo {
     dns: { server: dnsServer(ports), pid: pids.dnsmasq ?? 0 },
     dkim: { milter: milterAddress(ports), pid: pids.opendkim ?? 0 },
     accounts: state.accounts,
-    caFile: tlsFiles(dir).cert,
+    // The real path: a client running as another user can read it, not the handle under a 0700 home.
+    caFile: tlsFiles(dataDir).ca,
     oauth: state.oauth2 ? { issuer: oauthIssuer(ports), pid: pids.oauth ?? 0 } : undefined,
   };
 }
@@ -242,18 +261,6 @@ async function waitReady(service: Service, ctx: ServiceContext, pid: number): Pr
       : `exited (pid ${pid})`;
     const logFile = service.logFile(ctx.dir);
     throw new Error(`${service.name} ${why}; see ${logFile}:\n${await tail(logFile)}`, { cause: err });
-  }
-}
-
-/** Dovecot delivers as nobody and Postfix runs as postfix: both must be able to reach into the data dir. */
-function assertSearchable(dir: string): void {
-  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
-    if ((statSync(p).mode & 0o001) === 0) {
-      throw new Error(
-        `${p} is not searchable by other users, but the mail daemons (users nobody and postfix) must reach ${dir}: chmod o+x ${p}, or use a data dir elsewhere`,
-      );
-    }
-    if (p === path.dirname(p)) return;
   }
 }
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { chmod, rm, stat } from 'node:fs/promises';
+import tls from 'node:tls';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Connection } from '@temporalio/client';
@@ -10,17 +12,40 @@ import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { loadConfig } from '../../config/load';
 import { authenticateSender } from '../../mail/authenticate-sender';
-import { repoRoot, stackDown, stackStatus, stackUp, type StackInfo } from '../../dev/stack';
+import {
+  removeStackDataDir,
+  repoRoot,
+  stackDown,
+  stackStatus,
+  stackUp,
+  type StackInfo,
+} from '../../dev/stack';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
-const dir = path.join(repoRoot(), '.stack', `it-stack-${process.pid}`);
+// Under a 0700 directory, like a clone in /root: the daemons (nobody, dovecot, postfix) cannot enter it.
+const privateParent = path.join(repoRoot(), '.stack', `it-stack-${process.pid}`);
+const dir = path.join(privateParent, 'stack');
 const log = pino({ level: process.env.STACK_TEST_LOG ?? 'warn' });
 const opts = { dir, log };
 
 after(async () => {
   await stackDown(opts);
-  await rm(dir, { recursive: true, force: true });
+  await removeStackDataDir(dir);
+  await rm(privateParent, { recursive: true, force: true });
 });
+
+const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding: 'utf8', stdio: 'pipe' });
+
+/** The certificate a TLS server on 127.0.0.1:port presents, verified against `ca`. */
+function servedCertificate(port: number, ca: Buffer): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => {
+      resolve(socket.getPeerCertificate());
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+}
 
 /** State and session id from /proc, independent of the stack's own helpers. */
 function procStat(pid: number | string): { state: string; sid: number } | undefined {
@@ -67,14 +92,16 @@ const passwordOf = (info: StackInfo, address: string) =>
 const since = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
 
 void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP, down', async (t) => {
-  await rm(dir, { recursive: true, force: true });
+  await removeStackDataDir(dir);
+  mkdirSync(privateParent, { recursive: true });
+  await chmod(privateParent, 0o700);
 
   let t0 = performance.now();
   const info = await stackUp(opts);
   t.diagnostic(`cold up (fresh dir, incl. certificate): ${since(t0)}`);
   assert.equal(info.reused, false);
   for (const pid of pidsOf(info)) assert.ok(pid > 0 && alive(pid), `pid ${pid} should be alive`);
-  const ca = readFileSync(info.caFile);
+  let ca = readFileSync(info.caFile);
   const completion = 'completion@example.test';
   const alice = 'alice@example.test';
 
@@ -95,6 +122,36 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
     ]);
     for (const file of [info.configFile, path.join(dir, 'stack.json')])
       assert.equal((await stat(file)).mode & 0o777, 0o600, file);
+  });
+
+  await t.test('the daemons files live outside the checkout, behind the handle', async () => {
+    assert.ok(lstatSync(dir).isSymbolicLink(), `${dir} is a symlink`);
+    assert.equal(realpathSync(dir), info.dataDir);
+    assert.ok(info.dataDir.startsWith('/var/lib/remote-completion/'), info.dataDir);
+    assert.equal((await stat(info.dataDir)).mode & 0o777, 0o711, 'traversable, not listable');
+    assert.equal((await stat(privateParent)).mode & 0o777, 0o700, 'the checkout side stays private');
+    // Through the handle, as tests and users read them.
+    assert.ok(existsSync(path.join(dir, 'dovecot', 'dovecot.conf')));
+    assert.ok(existsSync(path.join(dir, 'postfix', 'etc', 'main.cf')));
+  });
+
+  await t.test('the server certificate is a leaf for localhost and 127.0.0.1, issued by the CA', async () => {
+    const leaf = path.join(info.dataDir, 'tls', 'cert.pem');
+    assert.equal(
+      openssl('verify', '-purpose', 'sslserver', '-CAfile', info.caFile, leaf).trim(),
+      `${leaf}: OK`,
+    );
+    const text = openssl('x509', '-in', leaf, '-noout', '-text');
+    assert.match(text, /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    assert.match(text, /X509v3 Extended Key Usage:\s+TLS Web Server Authentication/);
+    assert.match(text, /X509v3 Subject Alternative Name:\s+DNS:localhost, IP Address:127\.0\.0\.1/);
+    assert.match(openssl('x509', '-in', info.caFile, '-noout', '-text'), /CA:TRUE/);
+    assert.equal((await stat(path.join(info.dataDir, 'tls', 'key.pem'))).mode & 0o777, 0o600);
+    assert.equal((await stat(path.join(info.dataDir, 'tls', 'ca.key'))).mode & 0o777, 0o600);
+    // What Dovecot serves on IMAPS verifies against the CA, hostname 127.0.0.1 included.
+    const served = await servedCertificate(info.imap.port, ca);
+    assert.equal(served.ca, false);
+    assert.equal(served.subjectaltname, 'DNS:localhost, IP Address:127.0.0.1');
   });
 
   await t.test('temporal answers and has the custom search attributes', async () => {
@@ -131,6 +188,30 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
     assert.equal(again.smtp.pid, info.smtp.pid);
     info.imap.pid = again.imap.pid;
   });
+
+  await t.test(
+    'an old self-signed CA:TRUE certificate is replaced at the next up, and Dovecot and Postfix restart',
+    async () => {
+      const tlsDir = path.join(info.dataDir, 'tls');
+      // The certificate stacks made before the local CA: self-signed, CA:TRUE (req -x509's default).
+      // prettier-ignore
+      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', path.join(tlsDir, 'key.pem'), '-out', path.join(tlsDir, 'cert.pem'));
+      await rm(path.join(tlsDir, 'ca.pem'));
+      const again = await stackUp(opts);
+      assert.equal(again.reused, false);
+      assert.notEqual(again.imap.pid, info.imap.pid, 'dovecot restarted');
+      assert.notEqual(again.smtp.pid, info.smtp.pid, 'postfix restarted');
+      assert.equal(again.temporal.pid, info.temporal.pid, 'temporal kept');
+      assert.match(openssl('x509', '-in', path.join(tlsDir, 'cert.pem'), '-noout', '-text'), /CA:FALSE/);
+      const newCa = readFileSync(again.caFile);
+      assert.equal((await servedCertificate(again.imap.port, newCa)).ca, false);
+      info.imap.pid = again.imap.pid;
+      info.smtp.pid = again.smtp.pid;
+      ca = newCa;
+    },
+  );
 
   const smtp = (auth?: { user: string; pass: string }) =>
     nodemailer.createTransport({

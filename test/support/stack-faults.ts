@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chown, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { stackUp } from '../../dev/stack';
+import { stackDataDir, stackUp } from '../../dev/stack';
 import { dnsmasq } from '../../dev/stack/dnsmasq';
 import { dovecot, dovecotPaths } from '../../dev/stack/dovecot';
 import { oauthServer } from '../../dev/stack/oauth-server';
@@ -22,7 +22,8 @@ const SERVICES: Record<ServiceName, Service> = {
 };
 
 /** Stops one daemon of the stack in `dir` (SIGTERM, then SIGKILL), as a crash or an operator would. */
-export async function stopDaemon(dir: string, name: ServiceName): Promise<void> {
+export async function stopDaemon(handle: string, name: ServiceName): Promise<void> {
+  const dir = stackDataDir(handle); // the daemons' command lines name the data dir, not the handle
   const state = await readState(dir);
   if (!state) throw new Error(`no stack in ${dir}`);
   const service = SERVICES[name];
