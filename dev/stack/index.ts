@@ -94,7 +94,11 @@ export const embeddedStackDir = (): string => path.join(repoRoot(), '.stack', 'd
  * Starts Temporal, dnsmasq, OpenDKIM, Dovecot and Postfix for `dir` (installing what is missing), or reuses those that
  * already run and answer; restarts only the others. Rewrites <dir>/config.yaml every time.
  */
-export async function stackUp({ dir: handle, log, oauth2 }: StackOptions): Promise<StackInfo & { reused: boolean }> {
+export async function stackUp({
+  dir: handle,
+  log,
+  oauth2,
+}: StackOptions): Promise<StackInfo & { reused: boolean }> {
   await ensureMailPackages(log);
   if (!isRoot()) throw new Error('the local stack must run as root: Postfix refuses to run otherwise');
   const dir = await ensureStackDataDir(handle);
@@ -104,7 +108,8 @@ export async function stackUp({ dir: handle, log, oauth2 }: StackOptions): Promi
     const state = await loadOrCreateState(dir);
     if (oauth2 !== undefined) state.oauth2 = oauth2;
     const services = servicesOf(state);
-    for (const service of ALL_SERVICES.filter((s) => !services.includes(s))) await stopOurs(service, dir, state);
+    for (const service of ALL_SERVICES.filter((s) => !services.includes(s)))
+      await stopOurs(service, dir, state);
     const tls = await ensureCert(dir, log);
     const ctx: ServiceContext = { dir, state, tls, toolsDir: path.join(repoRoot(), '.stack', 'tools'), log };
     if (tls.renewed) await Promise.all(TLS_SERVICES.map((s) => stopOurs(s, dir, state)));
