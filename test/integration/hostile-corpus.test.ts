@@ -79,6 +79,7 @@ let delivery: Delivery;
 const runs: CaseRun[] = [];
 const rounds: RoundReport[] = [];
 const decidingMessageIds = new Set<string>();
+const startedTasks: TaskRef[] = [];
 const logFile = path.join(logDir, `${LOG}.log`);
 
 async function mapLimit<T, R>(
@@ -105,7 +106,9 @@ async function startTask(label: string, assignees: string[], description?: strin
   const { workflowId } = await tasks.start({ taskId, title, assignees, description });
   const described = await temporal.workflow.getHandle(workflowId).describe();
   const runId = described.raw.workflowExecutionInfo?.firstRunId || described.runId;
-  return { taskId, workflowId, runId, title };
+  const task = { taskId, workflowId, runId, title };
+  startedTasks.push(task);
+  return task;
 }
 
 /** Waits until the task has sent (or failed to send) its requests; undefined if that never happens. */
@@ -362,7 +365,7 @@ async function runFlood(run: CaseRun & { c: FloodCase }): Promise<void> {
       messageId: validIds[v]!,
     });
   }
-  const { outcomes, inbox } = await runRound(run.c.id, outgoing, { maxSyncs: 4, concurrency: 8 });
+  const { outcomes, inbox } = await runRound(run.c.id, outgoing, { maxSyncs: 4, concurrency: 16 });
   const junkSet = new Set(junkIds);
   const junkUids = inbox
     .filter((e) => e.messageId !== undefined && junkSet.has(e.messageId))
@@ -441,6 +444,13 @@ before(async () => {
 });
 
 after(async () => {
+  // Tasks left waiting would linger in the test stack's Temporal; ended quietly, without emails.
+  await mapLimit(startedTasks, 8, (task) =>
+    temporal.workflow
+      .getHandle(task.workflowId)
+      .terminate('hostile corpus done')
+      .catch(() => undefined),
+  );
   delivery?.close();
   await worker?.shutdown();
   await closeConnection?.();

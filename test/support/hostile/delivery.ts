@@ -27,7 +27,7 @@ export class Delivery {
       lmtp: true,
       ignoreTLS: true,
       pool: true,
-      maxConnections: 2,
+      maxConnections: 4,
       maxMessages: Infinity,
     });
   }
