@@ -1,49 +1,86 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { heartbeat } from '@temporalio/activity';
-import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { classifyMail, type RejectCode } from '../domain/classify';
-import { toInboundMail } from '../domain/inbound-mail';
+import type { ClassifyContext } from '../domain/classify';
+import type { EmailDecision } from '../domain/email-decision';
+import type { RejectCode } from '../domain/mail-outcome';
+import { asciiLowerCase } from '../domain/ascii-case';
 import type { SigningKey } from '../domain/token';
-import type { EmailDecision } from '../workflows/definitions';
-import { closeImap, ImapError, openImap } from './imap';
+import type { ClassifiedMessage, MessageToClassify } from '../mail/classify-message';
+import { closeImap, ImapError, openImap } from '../mail/imap';
+import { createThreadPool, type ThreadPool } from '../mail/thread-pool';
+
+export type MessageClassifier = ThreadPool<MessageToClassify, ClassifiedMessage>;
 
 export interface MailboxDeps {
   config: Config;
   keys: SigningKey[];
   log: Logger;
+  classifier: MessageClassifier;
 }
 
-export interface SyncedMessage {
-  uid: number;
-  /** Set when the message is a verified decision for this task workflow. */
-  decision?: EmailDecision & { workflowId: string };
-  rejected?: RejectCode;
-}
+/** What the sync read from one message: a decision for a task workflow, or why it decides nothing. */
+export type SyncedMessage = { uid: number; messageId?: string } & (
+  | { outcome: 'decision'; workflowId: string; decision: EmailDecision }
+  | { outcome: RejectCode }
+  /** Left in INBOX for a later run: its sender could not be authenticated yet (DNS trouble). */
+  | { outcome: 'deferred' }
+);
 
 export interface MailBatch {
   /** UIDVALIDITY of INBOX when read; removal checks it so it never deletes other mail. */
   uidValidity: string;
+  /** The messages read, oldest first; each is removed after the workflow has acted on it. */
   messages: SyncedMessage[];
   /** INBOX held more than this batch. */
   more: boolean;
 }
 
 const BATCH_SIZE = 25;
+/**
+ * No message starts classifying after this much of a batch: with imap.messageBudget at most 30s
+ * and the IMAP session, the batch stays inside fetchMailBatch's 2-minute timeout; the rest stays in
+ * INBOX for the next batch.
+ */
+const CLASSIFY_TIME_PER_BATCH_MS = 60_000;
+/**
+ * Two threads: a message that runs to its deadline holds up one, the other keeps reading the
+ * batch; and mail can never take more than two cores from the worker.
+ */
+const CLASSIFIER_THREADS = 2;
+/** Heap per thread: a 1 MB message needs a few tens of MB to parse. */
+const CLASSIFIER_HEAP_MB = 256;
 
-export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
+/** The worker threads that parse and classify mail; the worker closes them when it stops. */
+export function createMessageClassifier(config: Config): MessageClassifier {
+  return createThreadPool({
+    script: require.resolve('../mail/classify-thread'),
+    size: CLASSIFIER_THREADS,
+    deadlineMs: config.imap.messageBudget,
+    maxHeapMb: CLASSIFIER_HEAP_MB,
+  });
+}
+
+/** Keeps the activity's heartbeat going during `work`, whatever it awaits. */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const beating = setInterval(() => heartbeat(), 5_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beating);
+  }
+}
+
+export function createMailboxActivities({ config, keys, log, classifier }: MailboxDeps) {
   const { imap } = config;
   const ownAddresses = [
-    ...new Set(
-      [imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map((a) => a.toLowerCase()),
-    ),
+    ...new Set([imap.fromAddress, imap.user, config.smtp.from ?? imap.fromAddress].map(asciiLowerCase)),
   ];
 
-  async function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {
+  function session<T>(work: (client: Awaited<ReturnType<typeof openImap>>) => Promise<T>): Promise<T> {
     // Connecting and deleting do not report progress by themselves: keep the heartbeat going.
-    const beating = setInterval(() => heartbeat(), 5_000);
-    try {
+    return heartbeating(async () => {
       let client;
       try {
         client = await openImap(imap, { log, mailDebug: config.log.mailDebug });
@@ -60,20 +97,48 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
       } finally {
         await closeImap(client);
       }
-    } finally {
-      clearInterval(beating);
-    }
+    });
   }
 
   const reject = (
     uid: number,
     outcome: RejectCode,
     reason: string,
-    meta: Record<string, unknown> = {},
+    meta: { messageId?: string; from?: string } = {},
   ): SyncedMessage => {
     log.info({ outcome, reason, uid, ...meta }, 'mail rejected');
-    return { uid, rejected: outcome };
+    return { uid, messageId: meta.messageId, outcome };
   };
+
+  /** Parses and classifies one message off this thread, under imap.messageBudget. */
+  async function classify(
+    source: Buffer,
+    envelope: MessageToClassify['envelope'],
+    settings: ClassifyContext,
+    head: { messageId?: string; from?: string },
+  ): Promise<SyncedMessage> {
+    const { senderAuthentication } = config;
+    const result = await classifier.run({ source, envelope, settings, senderAuthentication });
+    if (!result.ok) {
+      const outcome = result.reason === 'failed' ? 'unparseable' : 'too-complex';
+      return reject(envelope.uid, outcome, `cannot read it: ${result.message}`, head);
+    }
+    const { classification, ...meta } = result.value;
+    if (classification.outcome !== 'decision') {
+      const age = Date.now() - envelope.receivedAt;
+      if (classification.temporary && age < senderAuthentication.retryTemporaryErrorsFor) {
+        log.info(
+          { outcome: 'deferred', reason: classification.reason, uid: envelope.uid, ...meta },
+          'mail kept for a later run',
+        );
+        return { uid: envelope.uid, messageId: meta.messageId, outcome: 'deferred' };
+      }
+      return reject(envelope.uid, classification.outcome, classification.reason, meta);
+    }
+    const { workflowId, decision } = classification;
+    log.debug({ ...meta, uid: envelope.uid, workflowId, action: decision.action }, 'decision read');
+    return { uid: envelope.uid, messageId: decision.messageId, outcome: 'decision', workflowId, decision };
+  }
 
   return {
     /** Reads the oldest batch of INBOX and classifies it; oversized mail is never downloaded. */
@@ -126,75 +191,47 @@ export function createMailboxActivities({ config, keys, log }: MailboxDeps) {
         }
       });
 
-      const messages: SyncedMessage[] = [];
-      for (const head of read.heads) {
-        heartbeat();
-        if (head.size > imap.maxMessageBytes) {
-          const reason = `message of ${head.size} bytes exceeds imap.maxMessageBytes (${imap.maxMessageBytes})`;
-          messages.push(
-            reject(head.uid, 'oversized', reason, { messageId: head.messageId, from: head.from }),
-          );
-          continue;
+      const settings: ClassifyContext = { keys, whitelist: config.whitelist, ownAddresses, now: Date.now() };
+      const started = Date.now();
+      const results = new Map<number, SyncedMessage>();
+      let next = 0;
+      // One lane per thread, each taking the next message when its last is done.
+      const lane = async (): Promise<void> => {
+        while (next < read.heads.length && Date.now() - started < CLASSIFY_TIME_PER_BATCH_MS) {
+          const head = read.heads[next++]!;
+          const meta = { messageId: head.messageId, from: head.from };
+          const source = read.sources.get(head.uid);
+          if (head.size > imap.maxMessageBytes) {
+            const reason = `message of ${head.size} bytes exceeds imap.maxMessageBytes (${imap.maxMessageBytes})`;
+            results.set(head.uid, reject(head.uid, 'oversized', reason, meta));
+          } else if (!source) {
+            results.set(
+              head.uid,
+              reject(head.uid, 'unparseable', 'the server returned no message body', meta),
+            );
+          } else {
+            const envelope = {
+              uidValidity: read.uidValidity,
+              uid: head.uid,
+              size: head.size,
+              receivedAt: (head.internalDate ?? new Date()).getTime(),
+            };
+            results.set(head.uid, await classify(source, envelope, settings, meta));
+          }
         }
-        const source = read.sources.get(head.uid);
-        if (!source) {
-          messages.push(reject(head.uid, 'unparseable', 'the server returned no message body'));
-          continue;
-        }
-        let mail;
-        try {
-          const parsed = await simpleParser(source, {
-            skipImageLinks: true,
-            skipTextToHtml: true,
-            skipHtmlToText: true,
-          });
-          mail = toInboundMail(parsed, {
-            uid: head.uid,
-            size: head.size,
-            receivedAt: (head.internalDate ?? new Date()).getTime(),
-          });
-        } catch (err) {
-          messages.push(reject(head.uid, 'unparseable', `cannot parse: ${(err as Error).message}`));
-          continue;
-        }
-        const meta = { messageId: mail.messageId, from: mail.from?.address };
-        if (!mail.from?.address) {
-          messages.push(reject(head.uid, 'unparseable', 'no sender address in From', meta));
-          continue;
-        }
-        let result;
-        try {
-          // Expiry counts from when the server received the reply, not from when a sync read it.
-          const now = Math.min(Date.now(), mail.receivedAt);
-          result = classifyMail(mail, { keys, whitelist: config.whitelist, ownAddresses, now });
-        } catch (err) {
-          // One poison message must never fail every sync run: it is rejected and removed.
-          messages.push(reject(head.uid, 'unparseable', `cannot classify: ${(err as Error).message}`, meta));
-          continue;
-        }
-        if (result.outcome !== 'decision') {
-          messages.push(reject(head.uid, result.outcome, result.reason, meta));
-          continue;
-        }
-        const { decision } = result;
-        log.debug(
-          { ...meta, uid: head.uid, workflowId: decision.workflowId, action: decision.action },
-          'decision read',
+      };
+      await heartbeating(() => Promise.all(Array.from({ length: classifier.size }, lane)));
+      const messages = read.heads.flatMap((head) => results.get(head.uid) ?? []);
+      if (messages.length < read.heads.length)
+        log.warn(
+          { read: messages.length, left: read.heads.length - messages.length },
+          'batch took too long: the rest of it stays in INBOX for the next batch',
         );
-        messages.push({
-          uid: head.uid,
-          decision: {
-            workflowId: decision.workflowId,
-            runId: decision.runId,
-            action: decision.action,
-            sender: decision.sender,
-            comment: decision.comment,
-            messageId: mail.messageId ?? `${read.uidValidity}:${head.uid}`,
-            receivedAt: new Date(decision.receivedAt).toISOString(),
-          },
-        });
-      }
-      return { uidValidity: read.uidValidity, more: read.more, messages };
+      return {
+        uidValidity: read.uidValidity,
+        more: read.more || messages.length < read.heads.length,
+        messages,
+      };
     },
 
     /** Deletes processed mail, or moves it to imap.auditFolder; skips it if UIDVALIDITY changed. */

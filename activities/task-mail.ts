@@ -7,7 +7,8 @@ import { renderConfirmationEmail, renderRequestEmail, type RenderedEmail } from 
 import { signToken, type SigningKey } from '../domain/token';
 import { checkAssigneeAddresses } from '../domain/assignees';
 import type { Assignee, TaskResult } from '../workflows/definitions';
-import { isPermanentRejection } from './smtp';
+import { isPermanentRejection } from '../mail/smtp';
+import { asciiLowerCase } from '../domain/ascii-case';
 
 export interface TaskMailDeps {
   config: Config;
@@ -70,7 +71,7 @@ export function createTaskMailActivities({ config, transport, keys, log }: TaskM
 
   return {
     async sendRequest(request: RequestMail): Promise<{ messageId: string }> {
-      const recipient = request.recipient.address.toLowerCase();
+      const recipient = asciiLowerCase(request.recipient.address);
       const expiresAt = request.expiresAt ?? request.issuedAt + config.remoteCompletion.tokenLifetime;
       const token = (action: 'complete' | 'fail') =>
         signToken(

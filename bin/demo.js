@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 require('tsx/cjs');
-require('../demo/run-demo.ts');
+require('../dev/demo/run-demo.ts');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runChecks, type CheckResult } from '../worker/config-check';
+import { runChecks, type CheckResult } from './config-check';
 import { cliLogger, configOption, readConfig, type GlobalOptions } from './context';
 import { command, EXIT } from './run-cli';
 

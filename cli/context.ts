@@ -5,28 +5,41 @@ import type { Logger } from 'pino';
 import { CONFIG_ENV, ConfigError, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { createLogger } from '../worker/logger';
-import { repoRoot } from '../stack';
 import { showStackTraces } from './run-cli';
 
 export interface GlobalOptions {
   config?: string;
 }
 
-/** The embedded stack used by `npm start` and, when no config is given, by every command. */
-export const embeddedStackDir = (): string => path.join(repoRoot(), '.stack', 'dev');
+/** The config file to use when neither --config nor the environment names one. */
+export interface FallbackConfig {
+  file: string;
+  /** Whose config it is, for the help text: "the embedded stack's". */
+  owner: string;
+  /** How to make the file exist, for the error when it does not. */
+  howToCreate: string;
+}
 
-/** `--config`, else REMOTE_COMPLETION_CONFIG, else the embedded stack's generated config. */
+let fallback: FallbackConfig | undefined;
+
+/** Set by the development CLI (the embedded stack's config); the product CLI has no fallback. */
+export function setFallbackConfig(config: FallbackConfig): void {
+  fallback = config;
+}
+
+/** `--config`, else REMOTE_COMPLETION_CONFIG, else the fallback (the embedded stack's generated config). */
 export function resolveConfigPath(options: GlobalOptions): { file: string; embedded: boolean } {
   const explicit = options.config ?? process.env[CONFIG_ENV];
   if (explicit) return { file: path.resolve(explicit), embedded: false };
-  return { file: path.join(embeddedStackDir(), 'config.yaml'), embedded: true };
+  if (!fallback) throw new ConfigError(`no configuration: pass --config <file> or set ${CONFIG_ENV}`);
+  return { file: fallback.file, embedded: true };
 }
 
 export function readConfig(options: GlobalOptions): Config {
   const { file, embedded } = resolveConfigPath(options);
   if (embedded && !existsSync(file)) {
     throw new ConfigError(
-      `no configuration: pass --config <file>, set ${CONFIG_ENV}, or run "npm start" to bring up the embedded stack`,
+      `no configuration: pass --config <file>, set ${CONFIG_ENV}, or ${fallback?.howToCreate ?? 'create it'}`,
     );
   }
   const config = loadConfig(file);
@@ -41,6 +54,6 @@ export function cliLogger(config: Config | undefined, stream: 'stdout' | 'stderr
 export function configOption(cmd: Command): Command {
   return cmd.option(
     '--config <path>',
-    `config file (YAML or JSON); default: $${CONFIG_ENV}, else the embedded stack's`,
+    `config file (YAML or JSON); default: $${CONFIG_ENV}${fallback ? `, else ${fallback.owner}` : ''}`,
   );
 }

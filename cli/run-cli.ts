@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/load';
 import { TaskInputError, WaitTimeoutError } from '../client/task-client';
+import { printableText } from '../domain/printable';
 
 /** Expected failures: their message is the whole story, so no stack trace. */
 const USER_ERRORS = [ConfigError, TaskInputError];
@@ -22,7 +23,8 @@ export function command<A extends unknown[]>(
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const expected = USER_ERRORS.some((type) => error instanceof type);
-      process.stderr.write(`error: ${error.message.split('\n')[0]}\n`);
+      // Messages can quote input (a title, an address): print them as one printable line.
+      process.stderr.write(`error: ${printableText(error.message.split('\n')[0]!)}\n`);
       if (showStacks && !expected && error.stack) process.stderr.write(`${error.stack}\n`);
       process.exitCode = error instanceof WaitTimeoutError ? EXIT.waitTimeout : EXIT.error;
     }

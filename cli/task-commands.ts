@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { connectTemporal } from '../client/connect';
 import { RemoteCompletionClient, TaskInputError } from '../client/task-client';
 import { parseDuration } from '../domain/duration';
+import { printableJson, printableText } from '../domain/printable';
 import type { TaskResult, TaskState } from '../workflows/definitions';
 import { configOption, readConfig, type GlobalOptions } from './context';
 import { command } from './run-cli';
@@ -23,35 +24,41 @@ async function withClient<T>(
   }
 }
 
+// What tasks hold came from users and from mail: never let it steer the operator's terminal.
 function print(options: OutputOptions, value: unknown, text: () => string): void {
-  process.stdout.write(`${options.json ? JSON.stringify(value, null, 2) : text()}\n`);
+  process.stdout.write(`${options.json ? printableJson(value) : text()}\n`);
 }
 
+/** One line of text that came from a user or from mail. */
+const shown = (text: string): string => printableText(text);
+
 function formatResult(result: TaskResult): string {
-  const by = result.decidedBy ? ` by ${result.decidedBy}` : '';
+  const by = result.decidedBy ? ` by ${shown(result.decidedBy)}` : '';
   const via = result.channel ? ` via ${result.channel}` : '';
-  const comment = result.comment ? `\ncomment: ${result.comment}` : '';
+  const comment = result.comment ? `\ncomment: ${printableText(result.comment, { multiline: true })}` : '';
   return `${result.outcome}${by}${via} at ${result.decidedAt}${comment}`;
 }
 
 function formatState(state: TaskState): string {
   const lines = [
-    `task ${state.taskId}: ${state.title}`,
+    `task ${shown(state.taskId)}: ${shown(state.title)}`,
     `status: ${state.status}`,
     `created: ${state.createdAt}${state.timeoutAt ? `, times out ${state.timeoutAt}` : ''}`,
     'assignees:',
     ...state.assignees.map(
       (a) =>
-        `  ${a.name ? `${a.name} <${a.address}>` : a.address}: ${a.delivery}` +
-        `${a.deliveryError ? ` (${a.deliveryError})` : ''}${a.remindersSent ? `, ${a.remindersSent} reminder(s)` : ''}`,
+        `  ${a.name ? `${shown(a.name)} <${shown(a.address)}>` : shown(a.address)}: ${a.delivery}` +
+        `${a.deliveryError ? ` (${shown(a.deliveryError)})` : ''}${a.remindersSent ? `, ${a.remindersSent} reminder(s)` : ''}`,
     ),
   ];
   if (state.result) lines.push(`result: ${formatResult(state.result)}`);
   for (const ignored of state.ignored) {
     lines.push(
-      `ignored: ${ignored.action} by ${ignored.by} via ${ignored.channel} at ${ignored.at}: ${ignored.reason}`,
+      `ignored: ${ignored.action} by ${shown(ignored.by)} via ${ignored.channel} at ${ignored.at}: ${ignored.reason}`,
     );
   }
+  const earlier = state.ignoredCount - state.ignored.length;
+  if (earlier > 0) lines.push(`ignored: ${earlier} earlier decision(s) not kept`);
   return lines.join('\n');
 }
 
@@ -124,7 +131,10 @@ export function registerTaskCommands(program: Command): void {
           tasks.length === 0
             ? 'no tasks'
             : tasks
-                .map((t) => `${t.taskId}\t${t.status ?? '?'}\t${t.assignees.join(',')}\t${t.title ?? ''}`)
+                .map(
+                  (t) =>
+                    `${shown(t.taskId)}\t${t.status ?? '?'}\t${shown(t.assignees.join(','))}\t${shown(t.title ?? '')}`,
+                )
                 .join('\n'),
         );
       }),

@@ -7,9 +7,12 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { CancelledFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import { CancelledFailure, WorkflowIdReusePolicy, type Duration } from '@temporalio/common';
 import { checkAssigneeAddresses, parseAssignees } from '../domain/assignees';
 import { parseDuration } from '../domain/duration';
+import { isTaskStatus, TASK_STATUSES } from '../domain/task-status';
+import type { WhitelistSettings } from '../domain/whitelist';
+import { MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH } from '../domain/task-limits';
 import {
   decideUpdate,
   reassignUpdate,
@@ -38,10 +41,10 @@ export interface StartTaskOptions {
   description?: string;
   /** Addresses (`a@x`, `Name <a@x>`), a comma-separated list, or assignee objects. */
   assignees: string | string[] | Assignee[];
-  /** e.g. `2d`; no timeout when omitted. */
-  timeout?: string;
-  /** e.g. `1d`; no reminders when omitted. */
-  reminderEvery?: string;
+  /** e.g. `2d` or `2 days` (Temporal's `Duration`), at most a year; no timeout when omitted. */
+  timeout?: Duration;
+  /** e.g. `1d`, at most a year; no reminders when omitted. */
+  reminderEvery?: Duration;
   requester?: string;
   context?: Record<string, string>;
 }
@@ -57,19 +60,6 @@ export interface TaskSummary {
 }
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const TASK_STATUSES: readonly TaskStatus[] = [
-  'sending',
-  'waiting',
-  'completed',
-  'failed',
-  'timed-out',
-  'cancelled',
-];
-
-export interface WhitelistSettings {
-  enabled: boolean;
-  domains: readonly string[];
-}
 
 /** The typed API for remote completion tasks: what the CLI uses, and what other services can use. */
 export class RemoteCompletionClient {
@@ -122,11 +112,15 @@ export class RemoteCompletionClient {
     });
     if (timeoutMs === undefined) return result;
     let timer: NodeJS.Timeout | undefined;
+    const deadline = Date.now() + timeoutMs;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new WaitTimeoutError(`task ${taskId} is still open after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      // setTimeout fires at once past 2^31-1 ms (about 24 days): wait in steps.
+      const wait = (): void => {
+        const left = deadline - Date.now();
+        if (left <= 0) reject(new WaitTimeoutError(`task ${taskId} is still open after ${timeoutMs} ms`));
+        else timer = setTimeout(wait, Math.min(left, 2 ** 31 - 1));
+      };
+      wait();
     });
     try {
       return await Promise.race([result, timeout]);
@@ -136,9 +130,10 @@ export class RemoteCompletionClient {
   }
 
   async list(filter: { status?: string; assignee?: string } = {}): Promise<TaskSummary[]> {
-    const clauses = [`WorkflowType = 'remoteCompletionTask'`];
+    // A task that continued as new leaves closed runs behind: list each task once, by its latest run.
+    const clauses = [`WorkflowType = 'remoteCompletionTask'`, `ExecutionStatus != 'ContinuedAsNew'`];
     if (filter.status !== undefined) {
-      if (!TASK_STATUSES.includes(filter.status as TaskStatus)) {
+      if (!isTaskStatus(filter.status)) {
         throw new TaskInputError(
           `unknown status ${JSON.stringify(filter.status)}: expected one of ${TASK_STATUSES.join(', ')}`,
         );
@@ -151,15 +146,17 @@ export class RemoteCompletionClient {
     }
     const tasks: TaskSummary[] = [];
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+      const status = info.typedSearchAttributes.get(STATUS);
       tasks.push({
         taskId: info.workflowId.startsWith(TASK_WORKFLOW_PREFIX)
           ? info.workflowId.slice(TASK_WORKFLOW_PREFIX.length)
           : info.workflowId,
         workflowId: info.workflowId,
         title: typeof info.memo?.title === 'string' ? info.memo.title : undefined,
-        status: info.typedSearchAttributes.get(STATUS) as TaskStatus | undefined,
+        status: isTaskStatus(status) ? status : undefined,
         assignees: info.typedSearchAttributes.get(ASSIGNEES) ?? [],
-        startedAt: info.startTime.toISOString(),
+        startedAt:
+          typeof info.memo?.createdAt === 'string' ? info.memo.createdAt : info.startTime.toISOString(),
         closedAt: info.closeTime?.toISOString(),
       });
     }
@@ -231,7 +228,13 @@ export class RemoteCompletionClient {
   private validateStart(options: StartTaskOptions): TaskInput {
     const title = options.title?.trim();
     if (!title) throw new TaskInputError('a task needs a title (--title)');
-    if (title.length > 500) throw new TaskInputError('the title is longer than 500 characters');
+    if (title.length > MAX_TITLE_LENGTH)
+      throw new TaskInputError(`the title is longer than ${MAX_TITLE_LENGTH} characters`);
+    if ((options.description?.length ?? 0) > MAX_DESCRIPTION_LENGTH) {
+      throw new TaskInputError(
+        `the description is longer than ${MAX_DESCRIPTION_LENGTH} characters: link to a longer document instead`,
+      );
+    }
     const taskId = options.taskId ?? generateTaskId();
     checkTaskId(taskId);
     return {
@@ -269,12 +272,10 @@ function parseOrThrow(list: string | readonly (string | Assignee)[]): Assignee[]
   }
 }
 
-function durationOrThrow(name: string, value: string | undefined): number | undefined {
+function durationOrThrow(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   try {
-    const ms = parseDuration(value);
-    if (ms <= 0) throw new Error(`expected a positive duration, got ${JSON.stringify(value)}`);
-    return ms;
+    return parseDuration(value);
   } catch (err) {
     throw new TaskInputError(`--${name}: ${(err as Error).message}`);
   }

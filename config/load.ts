@@ -68,7 +68,17 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
     if (value === undefined) continue;
     const [section, name] = key.split('.') as [string, string];
     const current = merged[section];
-    merged[section] = { ...(typeof current === 'object' && current !== null ? current : {}), [name]: value };
+    // Only here are lists comma-separated: a list in the file is never split.
+    const setting = isListKey(section, name)
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
+    merged[section] = {
+      ...(typeof current === 'object' && current !== null ? current : {}),
+      [name]: setting,
+    };
   }
   return merged;
 }
@@ -87,6 +97,18 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>): string
       return `${key}: ${issue.message}`;
     })
     .join('; ');
+}
+
+function isListKey(section: string, name: string): boolean {
+  const sectionSchema = (configSchema.shape as Record<string, z.ZodType>)[section];
+  if (!sectionSchema) return false;
+  let current: z.ZodType | undefined = unwrapObject(sectionSchema).shape[name] as z.ZodType | undefined;
+  // Through defaults, optionals and preprocess pipes to the schema underneath.
+  while (current && !(current instanceof z.ZodArray)) {
+    const def = (current as unknown as { def: { innerType?: z.ZodType; out?: z.ZodType } }).def;
+    current = def.innerType ?? def.out;
+  }
+  return current instanceof z.ZodArray;
 }
 
 function unwrapObject(schema: z.ZodType): z.ZodObject {

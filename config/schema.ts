@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
+import { SENDER_AUTHENTICATION_MODES } from '../domain/sender-authentication';
+import { secretWeakness } from './secret-strength';
 
 const numeric = (v: unknown) =>
   typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
@@ -21,21 +23,16 @@ const bool = z.preprocess(
 const host = z.string().trim().min(1, 'expected a host name or address');
 const email = z.email({ error: (issue) => `expected an email address, got ${JSON.stringify(issue.input)}` });
 
-/** A duration string such as `30s`, or a number of milliseconds. */
-const duration = z.union(
-  [
-    z.number().int().nonnegative(),
-    z.string().transform((value, ctx) => {
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-  ],
-  { error: (issue) => `expected a duration such as 30s, 5m, 2h or 1d, got ${JSON.stringify(issue.input)}` },
-);
+/** A duration (see domain/duration.ts): a string such as `30s`, or a number of milliseconds. */
+const duration = (min: number | string) =>
+  z.unknown().transform((value, ctx) => {
+    try {
+      return parseDuration(value, { min });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const domainName = z
   .string()
@@ -46,17 +43,24 @@ const domainName = z
     'expected a domain such as example.com or *.example.com',
   );
 
+/** A list; a single string is a list of one (only environment variables are split on commas, in load.ts). */
 const listOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v,
-    z.array(item),
-  );
+  z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item));
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+/** Passwords may travel without TLS only to this machine, or where the admin says so. */
+const clearPasswordRefused = (host: string, allowInsecureAuth: boolean) =>
+  !allowInsecureAuth && !LOOPBACK.test(host.trim());
+
+/** host:port of a DNS server, e.g. 127.0.0.1:53 or [2001:db8::1]:53. */
+const dnsServer = z
+  .string()
+  .trim()
+  .regex(
+    /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/,
+    'expected an IP address and port, e.g. 127.0.0.1:53 or [::1]:53',
+  )
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'expected a port 1-65535');
 
 const section = z.strictObject;
 
@@ -83,14 +87,23 @@ export const configSchema = section({
     /** Implicit TLS (port 465). */
     secure: bool.default(false),
     /** Refuse to send unless STARTTLS succeeds. */
-    requireTLS: bool.default(false),
+    requireTLS: bool.default(true),
+    /** Allow the password over a connection without TLS to a host other than loopback. */
+    allowInsecureAuth: bool.default(false),
     user: z.string().optional(),
     password: z.string().optional(),
     /** From header of request emails; defaults to imap.fromAddress. */
     from: email.optional(),
     /** PEM file with extra trusted CA certificates (self-signed test servers). */
     ca: z.string().optional(),
-  }),
+  }).refine(
+    (s) => !s.user || s.secure || s.requireTLS || !clearPasswordRefused(s.host, s.allowInsecureAuth),
+    {
+      message:
+        'requireTLS is false, so the SMTP password could travel without TLS: set smtp.requireTLS: true (or smtp.secure: true for port 465), or smtp.allowInsecureAuth: true if you accept that',
+      path: ['requireTLS'],
+    },
+  ),
   imap: section({
     host,
     port: port.default(993),
@@ -113,8 +126,18 @@ export const configSchema = section({
         z.number().int().min(10_000, 'expected at least 10000 bytes (it counts bytes, not kilobytes)'),
       )
       .default(1_000_000),
+    /** Time to parse and classify one message; slower mail is rejected as too-complex. */
+    messageBudget: duration('1s')
+      .refine((ms) => ms <= 30_000, 'expected at most 30s (a batch must fit in its 2-minute activity)')
+      .default(10_000),
     /** Watch INBOX with IMAP IDLE and trigger a sync when mail lands. */
     idle: bool.default(true),
+    /** Allow the password over a connection without TLS to a host other than loopback. */
+    allowInsecureAuth: bool.default(false),
+  }).refine((i) => i.tls || !clearPasswordRefused(i.host, i.allowInsecureAuth), {
+    message:
+      'tls is false, so the IMAP password would travel without TLS: set imap.tls: true (port 993), or imap.allowInsecureAuth: true if you accept that',
+    path: ['tls'],
   }),
   whitelist: section({
     enabled: bool.default(false),
@@ -126,18 +149,41 @@ export const configSchema = section({
         'whitelisting is enabled but no domains are listed: add domains or set whitelist.enabled=false',
     }),
   signature: section({
-    secrets: listOf(z.string().min(16, 'each secret needs at least 16 characters')).refine(
-      (s) => s.length > 0,
-      {
-        message: 'expected at least one secret (newest first)',
-      },
-    ),
+    secrets: listOf(
+      z.string().superRefine((secret, ctx) => {
+        const weakness = secretWeakness(secret);
+        if (weakness) ctx.addIssue({ code: 'custom', message: `too weak: ${weakness}` });
+      }),
+    ).refine((s) => s.length > 0, {
+      message: 'expected at least one secret (newest first)',
+    }),
   }),
+  senderAuthentication: section({
+    /** verify: DKIM/DMARC in process; authentication-results: trust the inbound server's header; off. */
+    mode: z
+      .enum(SENDER_AUTHENTICATION_MODES, {
+        error: (issue) =>
+          `expected verify, authentication-results or off, got ${JSON.stringify(issue.input)}`,
+      })
+      .default('verify'),
+    /** DNS servers for verify (host:port); the system resolver when empty. */
+    dnsServers: listOf(dnsServer).default([]),
+    /** The authserv-id of the trusted inbound server's Authentication-Results header. */
+    authservId: z.string().trim().min(1, 'expected the authserv-id, e.g. mx.example.com').optional(),
+    /** A reply whose check met a DNS temporary error stays in INBOX and is tried again for this long. */
+    retryTemporaryErrorsFor: duration('1m').default(6 * 3_600_000),
+  })
+    .prefault({})
+    .refine((a) => a.mode !== 'authentication-results' || a.authservId !== undefined, {
+      message:
+        'mode authentication-results needs senderAuthentication.authservId: the authserv-id your inbound server writes first in its Authentication-Results header',
+      path: ['authservId'],
+    }),
   remoteCompletion: section({
-    syncInterval: duration.refine((ms) => ms >= 1000, 'expected at least 1s').default(30_000),
-    startupDelay: duration.default(30_000),
+    syncInterval: duration('1s').default(30_000),
+    startupDelay: duration(0).default(30_000),
     /** How long each request stays answerable when the task has no timeout. */
-    tokenLifetime: duration.refine((ms) => ms >= 60_000, 'expected at least 1m').default(30 * 86_400_000),
+    tokenLifetime: duration('1m').default(30 * 86_400_000),
   }).prefault({}),
   metrics: section({
     /** Serve the SDK's Prometheus metrics on this host:port, e.g. 127.0.0.1:9464; off when unset. */

@@ -1,3 +1,5 @@
+import addressparser from 'nodemailer/lib/addressparser';
+import { isPrintableLine } from './printable';
 import { isWhitelisted } from './whitelist';
 
 export interface ParsedAssignee {
@@ -13,34 +15,42 @@ export function isEmailAddress(value: string): boolean {
 }
 
 /**
- * Parses `alice@example.test, Bob Smith <bob@other.test>` (or assignee objects) into assignees
- * with lower-case addresses, without duplicates; throws with the offending entry when one is not
- * an address.
+ * Parses `alice@example.test, "Smith, Bob" <bob@other.test>` (RFC 5322 address lists, read by
+ * nodemailer's address parser; groups are flattened) or assignee objects into assignees with
+ * lower-case addresses, without duplicates. Throws with the offending entry when one is not an
+ * address, or when a display name is not one printable line.
  */
 export function parseAssignees(list: string | readonly (string | ParsedAssignee)[]): ParsedAssignee[] {
   const entries = (typeof list === 'string' ? [list] : list).flatMap((item) =>
-    typeof item === 'string'
-      ? item
-          .split(',')
-          .map(parseEntry)
-          .filter((a) => a !== undefined)
-      : [item],
+    typeof item === 'string' ? addressparser(item, { flatten: true }) : [item],
   );
   const assignees = new Map<string, ParsedAssignee>();
   for (const entry of entries) {
-    const address = entry.address.trim().toLowerCase();
-    if (!isEmailAddress(address)) throw new Error(`not an email address: ${JSON.stringify(entry.address)}`);
-    if (!assignees.has(address)) assignees.set(address, { address, name: entry.name?.trim() || undefined });
+    const given = typeof entry.address === 'string' ? entry.address.trim() : '';
+    const name = typeof entry.name === 'string' && entry.name.trim() !== '' ? entry.name.trim() : undefined;
+    if (given === '' && name === undefined) continue; // an empty entry of the list: "a@x.test,,b@y.test"
+    const address = given.toLowerCase();
+    if (!isEmailAddress(address)) throw new Error(`not an email address: ${JSON.stringify(given || name)}`);
+    if (name !== undefined) checkDisplayName(name);
+    if (!assignees.has(address)) assignees.set(address, { address, name });
   }
   if (assignees.size === 0) throw new Error('at least one assignee is required');
   return [...assignees.values()];
 }
 
-function parseEntry(raw: string): ParsedAssignee | undefined {
-  const text = raw.trim();
-  if (!text) return undefined;
-  const named = /^"?([^"<]*?)"?\s*<([^>]+)>$/.exec(text);
-  return named ? { address: named[2]!, name: named[1] } : { address: text };
+/** Display names end up in mail headers and on the operator's terminal: one printable line. */
+export function checkDisplayName(name: string): void {
+  if (!isPrintableLine(name)) {
+    throw new Error(
+      `assignee name ${JSON.stringify(name)} holds control characters or line breaks: use one printable line`,
+    );
+  }
+  // "a@x.test b@y.test" reads as the address a@x.test named "b@y.test".
+  if (name.includes('@')) {
+    throw new Error(
+      `assignee name ${JSON.stringify(name)} looks like an address: separate assignees with commas`,
+    );
+  }
 }
 
 /** Why these addresses cannot be assignees, or undefined when they can. */

@@ -1,38 +1,22 @@
+import { asciiLowerCase } from './ascii-case';
 import { detectAutomatedMail } from './auto-reply';
+import type { EmailDecision } from './email-decision';
 import type { InboundMail } from './inbound-mail';
+import { printableText } from './printable';
 import { htmlToOwnText, ownText } from './reply-text';
 import { COMMENT_PROMPT, TOKEN_MARKER } from './request-email';
 import { findTokens, verifyToken, type Action, type SigningKey, type TokenCheck } from './token';
-import { whitelistViolation } from './whitelist';
+import type { RejectCode } from './mail-outcome';
+import { whitelistViolation, type WhitelistSettings } from './whitelist';
 
-/** `oversized` and `unparseable` are decided by the caller, before there is an InboundMail. */
-export type RejectCode =
-  | 'no-token'
-  | 'ambiguous'
-  | 'bad-signature'
-  | 'expired'
-  | 'sender-mismatch'
-  | 'not-whitelisted'
-  | 'auto-reply'
-  | 'oversized'
-  | 'unparseable';
-
-export interface Decision {
-  workflowId: string;
-  runId: string;
-  action: Action;
-  sender: string;
-  comment: string;
-  messageId: string;
-  receivedAt: number;
-}
-
+/** `temporary`: the sender could not be authenticated right now (DNS); a later try may succeed. */
 export type Classification =
-  { outcome: 'decision'; decision: Decision; reason: string } | { outcome: RejectCode; reason: string };
+  | { outcome: 'decision'; workflowId: string; decision: EmailDecision; reason: string }
+  | { outcome: RejectCode; reason: string; temporary?: boolean };
 
 export interface ClassifyContext {
   keys: SigningKey[];
-  whitelist: { enabled: boolean; domains: string[] };
+  whitelist: WhitelistSettings;
   ownAddresses: string[];
   now: number;
   /** Default 2000 characters. */
@@ -49,7 +33,7 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   if (automated !== undefined) return { outcome: 'auto-reply', reason: automated };
   if (ctx.whitelist.enabled) {
     // The completion mailbox is a recipient of every reply: its own domain need not be listed.
-    const own = new Set(ctx.ownAddresses.map((a) => a.toLowerCase()));
+    const own = new Set(ctx.ownAddresses.map(asciiLowerCase));
     const others = (list: string[]) => list.filter((a) => !own.has(a));
     const refused = whitelistViolation(
       { ...mail, to: others(mail.to), cc: others(mail.cc) },
@@ -78,24 +62,41 @@ export function classifyMail(mail: InboundMail, ctx: ClassifyContext): Classific
   if (valid.some((c) => c.workflowId !== claims.workflowId || c.runId !== claims.runId)) {
     return { outcome: 'ambiguous', reason: 'the reply names more than one task' };
   }
-  const sender = mail.from?.address.toLowerCase();
-  if (sender !== claims.recipient.toLowerCase()) {
+  const { authentication } = mail;
+  if (authentication.fromProblem !== undefined)
+    return { outcome: 'sender-mismatch', reason: `From refused: ${authentication.fromProblem}` };
+  const sender = authentication.from ?? '';
+  if (mail.from === undefined || asciiLowerCase(mail.from.address) !== sender) {
     return {
       outcome: 'sender-mismatch',
-      reason: `sent by ${sender ?? 'no sender'}, but the token was issued to ${claims.recipient}`,
+      reason: `the From header reads as ${sender} on the wire but as ${mail.from?.address ?? 'nothing'} to the MIME parser`,
+    };
+  }
+  if (sender !== asciiLowerCase(claims.recipient)) {
+    return {
+      outcome: 'sender-mismatch',
+      reason: `sent by ${sender}, but the token was issued to ${claims.recipient}`,
+    };
+  }
+  // After the token and sender checks: only a reply that would decide is held back by DNS trouble.
+  if (authentication.status === 'fail' || authentication.status === 'temperror') {
+    return {
+      outcome: 'unauthenticated',
+      reason: `the From domain of ${sender} is not authenticated (${authentication.mode}): ${authentication.summary}`,
+      ...(authentication.status === 'temperror' ? { temporary: true } : {}),
     };
   }
   return {
     outcome: 'decision',
     reason: `${claims.action} by ${sender}, the token's recipient`,
+    workflowId: claims.workflowId,
     decision: {
-      workflowId: claims.workflowId,
       runId: claims.runId,
       action: claims.action,
       sender,
       comment: commentOf(own, ctx.maxCommentLength ?? 2000),
-      messageId: mail.messageId ?? `uid:${mail.uid}`,
-      receivedAt: mail.receivedAt,
+      messageId: mail.messageId ?? `${mail.uidValidity}:${mail.uid}`,
+      receivedAt: new Date(mail.receivedAt).toISOString(),
     },
   };
 }
@@ -121,10 +122,13 @@ function rejected(reason: Extract<TokenCheck, { ok: false }>['reason']): Classif
   }
 }
 
-/** The sender's words: above the prompt of the pre-filled body, without lines naming a token. */
+/**
+ * The sender's words: above the prompt of the pre-filled body, without lines naming a token, and
+ * without control characters or terminal escape sequences (the comment is shown by the CLI).
+ */
 function commentOf(own: string, max: number): string {
   const lines: string[] = [];
-  for (const line of own.split('\n')) {
+  for (const line of printableText(own, { multiline: true }).split('\n')) {
     const flat = line.replace(/\s+/g, ' ').toLowerCase();
     if (flat.includes(COMMENT_PROMPT.toLowerCase()) || flat.includes(TOKEN_MARKER.toLowerCase())) break;
     if (findTokens(line).length === 0) lines.push(line.trimEnd());

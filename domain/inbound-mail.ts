@@ -1,7 +1,11 @@
 import type { AddressObject, EmailAddress, ParsedMail } from 'mailparser';
+import { asciiLowerCase } from './ascii-case';
+import type { SenderVerdict } from './sender-authentication';
 
 /** A message of the completion mailbox, as much of it as classification needs. */
 export interface InboundMail {
+  /** UIDVALIDITY of the mailbox and UID: with them, a message without a Message-ID has a stable key. */
+  uidValidity: string;
   uid: number;
   size: number;
   messageId?: string;
@@ -21,6 +25,8 @@ export interface InboundMail {
   contentType: string;
   /** Epoch milliseconds. */
   receivedAt: number;
+  /** Whether From is the real sender (mail/authenticate-sender.ts), checked on the raw message. */
+  authentication: SenderVerdict;
 }
 
 /**
@@ -29,7 +35,7 @@ export interface InboundMail {
  */
 export function toInboundMail(
   parsed: ParsedMail,
-  meta: { uid: number; size: number; receivedAt: number },
+  meta: Pick<InboundMail, 'uidValidity' | 'uid' | 'size' | 'receivedAt' | 'authentication'>,
 ): InboundMail {
   const headers = new Map<string, string>();
   for (const { key, line } of parsed.headerLines) {
@@ -66,6 +72,6 @@ function addresses(field: AddressObject | AddressObject[] | undefined): { addres
     list.flatMap((a) => (a.group ? flatten(a.group) : [a]));
   const objects = field === undefined ? [] : Array.isArray(field) ? field : [field];
   return flatten(objects.flatMap((o) => o.value)).flatMap((a) =>
-    a.address ? [{ address: a.address.toLowerCase(), name: a.name }] : [],
+    a.address ? [{ address: asciiLowerCase(a.address), name: a.name }] : [],
   );
 }

@@ -1,3 +1,5 @@
+import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
+
 /**
  * What the sender of a reply wrote, apart from what the mail client added: `>`-quoted lines, the
  * header that introduces a quote ("On ... wrote:", "From: / Sent:", "-----Original Message-----"),
@@ -23,54 +25,139 @@ export function ownText(text: string): string {
  * Yahoo or Proton quote container is dropped with everything after it.
  */
 export function htmlToOwnText(html: string): string {
-  const cleaned = html.replace(
-    /<!--[\s\S]*?(?:-->|$)|<(head|style|script|title)\b[^<>]*>[\s\S]*?(?:<\/\1\s*>|$)|<[!?][^<>]*>/gi,
-    '',
-  );
-  let out = '';
-  let lineHasText = false;
-  const text = (s: string): void => {
-    const decoded = decodeEntities(s.replace(/[ \t\r\n\f]+/g, ' '));
-    out += decoded;
-    lineHasText ||= decoded.trim() !== '';
-  };
-  const newline = (): void => {
-    out += '\n';
-    lineHasText = false;
-  };
-  let depth = 0;
-  let rest = 0;
-  for (const tag of cleaned.matchAll(TAG)) {
-    if (depth === 0) text(cleaned.slice(rest, tag.index));
-    rest = tag.index + tag[0].length;
-    const closing = tag[1] === '/';
-    const name = tag[2]!.toLowerCase();
-    if (name === 'blockquote') {
-      if (!closing && depth++ === 0) {
-        if (lineHasText) newline();
-        out += '>';
-        newline();
-      } else if (closing && depth > 0) depth--;
-    } else if (depth > 0) {
-      continue;
-    } else if (!closing && isQuoteContainer(tag[3]!)) {
-      rest = cleaned.length;
-      break;
-    } else if (name === 'br') {
-      newline();
-    } else if (name === 'td' || name === 'th') {
-      out += ' ';
-    } else if (BLOCK_ELEMENTS.has(name) && lineHasText) {
-      newline();
-    }
-  }
-  if (depth === 0) text(cleaned.slice(rest));
-  return ownText(
-    out
+  return ownText(new HtmlTextReader(html).read());
+}
+
+/**
+ * The visible text of HTML, read with htmlparser2's tokenizer (which decodes every HTML entity).
+ * Not its Parser: that keeps a stack of open elements whose upkeep is quadratic on deep or
+ * unbalanced markup. Nesting matters here only for blockquotes, and a counter is enough.
+ */
+class HtmlTextReader implements TokenizerCallbacks {
+  private readonly tokenizer = new Tokenizer({ decodeEntities: true }, this);
+  private out = '';
+  private lineHasText = false;
+  private quoteDepth = 0;
+  /** The head, style, script or title element being skipped. */
+  private hidden: string | undefined;
+  private tagName = '';
+  private attributeName: string | undefined;
+  private attributeValue = '';
+  private attributes = new Map<string, string>();
+  /** A quote container was met: everything after it is the quoted mail. */
+  private done = false;
+
+  constructor(private readonly html: string) {}
+
+  read(): string {
+    this.tokenizer.write(this.html);
+    this.tokenizer.end();
+    return this.out
       .split('\n')
       .map((line) => line.trim())
-      .join('\n'),
-  );
+      .join('\n');
+  }
+
+  ontext(start: number, end: number): void {
+    this.text(this.html.slice(start, end).replace(/[ \t\r\n\f]+/g, ' '));
+  }
+
+  ontextentity(codePoint: number): void {
+    this.text(codePoint === 0xa0 ? ' ' : String.fromCodePoint(codePoint));
+  }
+
+  onopentagname(start: number, end: number): void {
+    this.tagName = this.html.slice(start, end).toLowerCase();
+    this.attributes.clear();
+  }
+
+  onattribname(start: number, end: number): void {
+    const name = this.html.slice(start, end).toLowerCase();
+    this.attributeName = (name === 'class' || name === 'id') && !this.attributes.has(name) ? name : undefined;
+    this.attributeValue = '';
+  }
+
+  onattribdata(start: number, end: number): void {
+    if (this.attributeName) this.attributeValue += this.html.slice(start, end);
+  }
+
+  onattribentity(codePoint: number): void {
+    if (this.attributeName) this.attributeValue += String.fromCodePoint(codePoint);
+  }
+
+  onattribend(): void {
+    if (this.attributeName) this.attributes.set(this.attributeName, this.attributeValue);
+    this.attributeName = undefined;
+  }
+
+  onopentagend(): void {
+    this.openTag(this.tagName);
+  }
+
+  onselfclosingtag(): void {
+    this.openTag(this.tagName); // HTML ignores the slash: <div/> opens a div
+  }
+
+  onclosetag(start: number, end: number): void {
+    if (this.done) return;
+    const name = this.html.slice(start, end).toLowerCase();
+    if (this.hidden !== undefined) {
+      if (name === this.hidden) this.hidden = undefined;
+    } else if (name === 'blockquote') {
+      if (this.quoteDepth > 0) this.quoteDepth--;
+    } else if (this.quoteDepth === 0) {
+      this.layout(name);
+    }
+  }
+
+  oncomment(): void {}
+  oncdata(): void {}
+  ondeclaration(): void {}
+  onprocessinginstruction(): void {}
+  onend(): void {}
+
+  private openTag(name: string): void {
+    if (this.done) return;
+    if (this.hidden !== undefined) {
+      // A head left open ends where the body begins.
+      if (!(this.hidden === 'head' && name === 'body')) return;
+      this.hidden = undefined;
+    }
+    if (HIDDEN_ELEMENTS.has(name)) {
+      this.hidden = name;
+    } else if (name === 'blockquote') {
+      if (this.quoteDepth++ === 0) {
+        if (this.lineHasText) this.newline();
+        this.out += '>';
+        this.newline();
+      }
+    } else if (this.quoteDepth === 0) {
+      if (isQuoteContainer(this.attributes)) {
+        this.done = true;
+        this.tokenizer.pause();
+      } else {
+        this.layout(name);
+      }
+    }
+  }
+
+  /** What an element's start or end tag adds to the text. */
+  private layout(name: string): void {
+    if (name === 'br') this.newline();
+    else if (name === 'td' || name === 'th') this.out += ' ';
+    else if (BLOCK_ELEMENTS.has(name) && this.lineHasText) this.newline();
+  }
+
+  private text(text: string): void {
+    if (this.done || this.hidden !== undefined || this.quoteDepth > 0) return;
+    this.out += text;
+    this.lineHasText ||= text.trim() !== '';
+  }
+
+  private newline(): void {
+    this.out += '\n';
+    this.lineHasText = false;
+  }
 }
 
 type Boundary = { kind: 'reply' | 'forward' | 'signature'; start: number; end: number };
@@ -95,7 +182,7 @@ function ownLines(lines: string[]): string[] {
 function findBoundary(lines: string[], from: number): Boundary | undefined {
   for (let i = from; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line.length > MAX_HEADER_LINE) continue;
+    if (line.length > MAX_HEADER_LINE || isBlank(line)) continue;
     if (/^-- ?$/.test(line) || isSignOff(line)) return { kind: 'signature', start: i, end: lines.length - 1 };
     const marker = DASHED.exec(line)?.[1];
     if ((marker !== undefined && MESSAGE_WORD.test(marker)) || BEGIN_FORWARD.test(line)) {
@@ -123,23 +210,21 @@ function findBoundary(lines: string[], from: number): Boundary | undefined {
  */
 function attributionStart(lines: string[], from: number, end: number): number | undefined {
   if (!/[:：]$|--$/.test(lines[end]!.trimEnd())) return undefined;
+  let joined = '';
   for (let s = end; s >= from && s >= end - 5; s--) {
     const line = lines[s]!;
-    if (isBlank(line)) {
+    const trimmed = line.trim();
+    if (trimmed === '') {
       if (/^\s*(?:<|mailto:)/i.test(lines[s + 1]!)) continue;
       return undefined;
     }
     if (line.length > MAX_HEADER_LINE || (s < end && isQuoted(line))) return undefined;
+    joined = joined === '' ? trimmed : `${trimmed} ${joined}`;
     // A fragment of a wrapped attribution cannot be its first line.
-    if (/^\s*(?:[<>]|mailto:)/i.test(line)) continue;
-    const joined = lines
-      .slice(s, end + 1)
-      .map((l) => l.trim())
-      .filter((l) => l !== '')
-      .join(' ');
+    if (/^(?:[<>]|mailto:)/i.test(trimmed) || !/[\d@]/.test(joined)) continue;
     const wrote = WROTE.exec(withoutTerminator(joined));
     // A verb followed by more than the colon must be followed by a name <address> or a time.
-    if (wrote && /[\d@]/.test(joined) && (wrote[1]!.trim() === '' || /@|\d[:.]\d\d/.test(wrote[1]!))) {
+    if (wrote && (wrote[1]!.trim() === '' || /@|\d[:.]\d\d/.test(wrote[1]!))) {
       const first = Math.max(from, end - 5);
       while (s > first && (lines[s - 1]!.trimEnd().endsWith('<') || INTRO.test(lines[s - 1]!))) s--;
       return s;
@@ -220,8 +305,7 @@ const SIGN_OFF = new RegExp(
   'iu',
 );
 
-/** Quoted attribute values may hold `>`; no part of a tag may hold `<`, which keeps matching linear. */
-const TAG = /<(\/?)([a-z][a-z0-9:-]*)((?:[^<>"']|"[^<"]*"|'[^<']*')*)>/gi;
+const HIDDEN_ELEMENTS = new Set(['head', 'style', 'script', 'title']);
 const BLOCK_ELEMENTS = new Set(
   'address article aside body center dd div dl dt figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tr ul'.split(
     ' ',
@@ -230,50 +314,9 @@ const BLOCK_ELEMENTS = new Set(
 const QUOTE_CLASSES = new Set(['gmail_quote', 'yahoo_quoted', 'protonmail_quote']);
 const QUOTE_IDS = new Set(['divrplyfwdmsg', 'appendonsend', 'mail-editor-reference-message-container']);
 
-function isQuoteContainer(attributes: string): boolean {
-  const value = (name: string): string =>
-    new RegExp(`(?:^|\\s)${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i')
-      .exec(attributes)
-      ?.slice(1)
-      .find((v) => v !== undefined) ?? '';
+function isQuoteContainer(attributes: ReadonlyMap<string, string>): boolean {
   return (
-    value('class')
-      .split(/\s+/)
-      .some((c) => QUOTE_CLASSES.has(c.toLowerCase())) || QUOTE_IDS.has(value('id').trim().toLowerCase())
-  );
-}
-
-const ENTITIES = new Map(
-  Object.entries({
-    amp: '&',
-    lt: '<',
-    gt: '>',
-    quot: '"',
-    apos: "'",
-    nbsp: ' ',
-    ndash: '–',
-    mdash: '—',
-    hellip: '…',
-    lsquo: '‘',
-    rsquo: '’',
-    ldquo: '“',
-    rdquo: '”',
-    laquo: '«',
-    raquo: '»',
-    euro: '€',
-    copy: '©',
-  }),
-);
-
-function decodeEntities(s: string): string {
-  return s.replace(
-    /&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|([a-z]{2,8}));/gi,
-    (entity, dec?: string, hex?: string, name?: string) => {
-      if (name !== undefined) return ENTITIES.get(name.toLowerCase()) ?? entity;
-      const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
-      return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
-        ? String.fromCodePoint(code)
-        : entity;
-    },
+    (attributes.get('class') ?? '').split(/\s+/).some((c) => QUOTE_CLASSES.has(c.toLowerCase())) ||
+    QUOTE_IDS.has((attributes.get('id') ?? '').trim().toLowerCase())
   );
 }

@@ -1,5 +1,6 @@
 import { buildMailto } from './mailto';
 import { escapeHtml, renderMarkdownSafe } from './markdown';
+import type { Channel, Outcome } from './task-status';
 import { findTokens } from './token';
 
 /**
@@ -37,15 +38,13 @@ export interface RenderedEmail {
   html: string;
 }
 
-export type Outcome = 'completed' | 'failed' | 'timed-out' | 'cancelled';
-
 export interface ConfirmationEmailInput {
   title: string;
   taskId: string;
   outcome: Outcome;
   decidedBy?: string;
   comment?: string;
-  channel?: 'email' | 'api';
+  channel?: Channel;
   /** Epoch milliseconds. */
   decidedAt: number;
 }

@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { asciiLowerCase } from './ascii-case';
 
 /**
  * Completion tokens: `rc1.<keyId>.<action>.<expiry>.<workflowId>.<runId>.<recipient>.<mac>`.
@@ -47,7 +48,7 @@ export function keyring(secrets: readonly string[]): SigningKey[] {
 export function signToken(claims: TokenClaims, keys: readonly SigningKey[]): string {
   const key = keys[0];
   if (!key) throw new Error('signature.secrets: at least one secret is required to sign tokens');
-  const recipient = claims.recipient.toLowerCase();
+  const recipient = asciiLowerCase(claims.recipient);
   const parts = [
     VERSION,
     key.id,

@@ -1,4 +1,10 @@
+import { asciiLowerCase } from './ascii-case';
 import type { InboundMail } from './inbound-mail';
+
+export interface WhitelistSettings {
+  enabled: boolean;
+  domains: readonly string[];
+}
 
 /**
  * Domain whitelist. An entry `example.com` matches addresses at exactly that domain; an entry
@@ -7,13 +13,10 @@ import type { InboundMail } from './inbound-mail';
  */
 export function isWhitelisted(address: string, domains: readonly string[]): boolean {
   const at = address.lastIndexOf('@');
-  const domain = address
-    .slice(at + 1)
-    .toLowerCase()
-    .replace(/\.$/, '');
+  const domain = asciiLowerCase(address.slice(at + 1)).replace(/\.$/, '');
   if (at === -1 || domain === '') return false;
   return domains.some((entry) => {
-    const pattern = entry.trim().toLowerCase();
+    const pattern = asciiLowerCase(entry.trim());
     return pattern.startsWith('*.') ? domain.endsWith(pattern.slice(1)) : domain === pattern;
   });
 }

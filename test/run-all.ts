@@ -2,11 +2,12 @@
  * `npm test` after type-check and lint: starts the test stack (real Temporal, Dovecot, Postfix),
  * bundles the workflows once, runs every test file with node's test runner, stops the stack.
  * `node bin/run-tests.js test/integration/x.test.ts` runs just the files named.
+ * `npm run test:unit` (`--unit`), or naming unit test files only, runs them without any stack.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, stackDown, stackUp } from '../stack';
+import { repoRoot, stackDown, stackUp } from '../dev/stack';
 import { createLogger } from '../worker/logger';
 import { bundleWorkflows } from '../worker/workflow-bundle';
 import { findSecretsInLogs } from './support/secrets-in-logs';
@@ -18,8 +19,29 @@ const testFiles = (sub: string) =>
     .filter((f) => f.endsWith('.test.ts'))
     .sort()
     .map((f) => path.join('test', sub, f));
+const isUnitTest = (file: string) =>
+  path.relative(path.join(root, 'test', 'unit'), path.resolve(root, file)).split(path.sep)[0] !== '..';
+const nodeTest = (files: string[]) => [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=1',
+  '--test-reporter=tap',
+  ...files,
+];
 
 async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const named = args.filter((arg) => arg !== '--unit');
+  const files =
+    named.length > 0
+      ? named
+      : args.includes('--unit')
+        ? testFiles('unit')
+        : [...testFiles('unit'), ...testFiles('integration')];
+  // Unit tests are pure: no stack, no root, no workflow bundle.
+  if (files.every(isUnitTest)) return run(process.execPath, nodeTest(files), process.env);
+
   // The stack's own logs stay in <dir>/logs; each run's test logs start afresh here.
   const testLogs = path.join(dir, 'test-logs');
   rmSync(testLogs, { recursive: true, force: true });
@@ -31,19 +53,14 @@ async function main(): Promise<number> {
     `# test stack ${stack.reused ? 'reused' : 'up'} in ${Date.now() - started} ms (Temporal ${stack.temporal.address})\n`,
   );
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, await bundleWorkflows());
+  // The product's workflows plus the example parent workflow (test/integration/child-workflow.test.ts).
+  writeFileSync(bundlePath, await bundleWorkflows(require.resolve('../dev/workflows')));
   try {
-    const only = process.argv.slice(2);
-    const files = only.length > 0 ? only : [...testFiles('unit'), ...testFiles('integration')];
-    const code = await run(
-      process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
-      {
-        ...process.env,
-        REMOTE_COMPLETION_TEST_STACK: dir,
-        REMOTE_COMPLETION_TEST_BUNDLE: bundlePath,
-      },
-    );
+    const code = await run(process.execPath, nodeTest(files), {
+      ...process.env,
+      REMOTE_COMPLETION_TEST_STACK: dir,
+      REMOTE_COMPLETION_TEST_BUNDLE: bundlePath,
+    });
     // After every test: no password or secret in any log the run wrote.
     const { files: scanned, leaks } = findSecretsInLogs(dir);
     if (leaks.length > 0) {

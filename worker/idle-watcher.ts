@@ -1,7 +1,7 @@
 import type { ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { closeImap, openImap } from '../activities/imap';
+import { closeImap, openImap } from '../mail/imap';
 
 export interface IdleWatcher {
   stop(): Promise<void>;

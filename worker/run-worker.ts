@@ -1,7 +1,8 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import { createSmtpTransport } from '../activities/smtp';
+import { createMessageClassifier } from '../activities/mailbox';
+import { createSmtpTransport } from '../mail/smtp';
 import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
 import { watchInbox, type IdleWatcher } from './idle-watcher';
@@ -36,6 +37,8 @@ export interface WorkerHandle {
 export interface CreateWorkerOptions {
   /** A prebuilt bundle (tests); default: `npm run build`'s, else the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The workflows to bundle at start when there is no bundle; default: the product's (`workflows/`). */
+  workflowsPath?: string;
   /** Replaces or wraps activities (fault-injection tests). */
   wrapActivities?: (activities: Activities) => Activities;
 }
@@ -52,18 +55,28 @@ export async function createWorker(
   options: CreateWorkerOptions = {},
 ): Promise<WorkerHandle> {
   installRuntime(log, config.metrics.prometheus);
+  if (config.senderAuthentication.mode === 'off')
+    log.warn(
+      { senderAuthentication: 'off' },
+      "sender authentication is off: anyone who holds a reply link can send it with the assignee's From; set senderAuthentication.mode to verify or authentication-results",
+    );
   const { client, connection: clientConnection } = await connectTemporal(config.temporal);
   await ensureSearchAttributes(clientConnection, config.temporal.namespace, log);
   await ensureSyncSchedule(client, config, log);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
+  const classifier = createMessageClassifier(config);
   const bundle = options.workflowBundle ?? prebuiltBundle();
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: (options.wrapActivities ?? ((a) => a))(createActivities({ config, transport, log })),
+    ...(bundle
+      ? { workflowBundle: bundle }
+      : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
+    activities: (options.wrapActivities ?? ((a) => a))(
+      createActivities({ config, transport, log, classifier }),
+    ),
     shutdownGraceTime: '10s',
   });
   let watcher: IdleWatcher | undefined;
@@ -78,6 +91,7 @@ export async function createWorker(
       }
       running ??= worker.run().finally(async () => {
         await watcher?.stop();
+        await classifier.close();
         transport.close();
         await connection.close();
         await clientConnection.close();

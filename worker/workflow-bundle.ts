@@ -12,10 +12,10 @@ export function prebuiltBundle(): { codePath: string } | undefined {
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
-/** Bundles every workflow (webpack), once, for production builds and test runs. */
-export async function bundleWorkflows(): Promise<string> {
+/** Bundles the workflows (webpack), once: the product's for production builds, `workflowsPath`'s for test runs. */
+export async function bundleWorkflows(workflowsPath = require.resolve('../workflows')): Promise<string> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath,
     logger: silent,
   });
   return code;

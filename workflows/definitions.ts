@@ -1,8 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import type { EmailDecision } from '../domain/email-decision';
+import type { Channel, Outcome, TaskStatus } from '../domain/task-status';
 import type { Action } from '../domain/token';
 
-export type { Action };
+export type { Action, Channel, EmailDecision, Outcome, TaskStatus };
 
 /** Prefix of every task workflow id: `remote-completion/<taskId>`. */
 export const TASK_WORKFLOW_PREFIX = 'remote-completion/';
@@ -27,11 +29,12 @@ export interface TaskInput {
   requester?: string;
   /** Extra facts shown in the request email, e.g. `{ release: '2026.11' }`. */
   context?: Record<string, string>;
+  /**
+   * Continue as new after this many reminder rounds in one run (default 50), to keep history short;
+   * Temporal's own suggestion to continue as new is followed too.
+   */
+  continueAsNewAfterReminders?: number;
 }
-
-export type TaskStatus = 'sending' | 'waiting' | 'completed' | 'failed' | 'timed-out' | 'cancelled';
-export type Outcome = 'completed' | 'failed' | 'timed-out' | 'cancelled';
-export type Channel = 'email' | 'api';
 
 export interface TaskResult {
   outcome: Outcome;
@@ -40,20 +43,6 @@ export interface TaskResult {
   decidedAt: string;
   comment?: string;
   channel?: Channel;
-}
-
-/** A decision the mailbox sync read from a verified reply. */
-export interface EmailDecision {
-  action: Action;
-  /** The run the answered request came from; another run of the same task id ignores it. */
-  runId: string;
-  /** The verified sender, equal to the token's recipient. */
-  sender: string;
-  comment: string;
-  /** Message-ID of the reply (or `uidvalidity:uid`), the idempotency key. */
-  messageId: string;
-  /** ISO 8601. */
-  receivedAt: string;
 }
 
 export interface ApiDecision {
@@ -96,7 +85,11 @@ export interface TaskState {
   createdAt: string;
   timeoutAt?: string;
   result?: TaskResult;
+  /** The latest ignored decisions (at most 100); `ignoredCount` counts them all. */
   ignored: IgnoredDecision[];
+  ignoredCount: number;
+  /** Runs so far: the task continues as new to keep its history short. */
+  runs: number;
 }
 
 export const emailDecisionSignal = defineSignal<[EmailDecision]>('emailDecision');

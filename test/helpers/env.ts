@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import type { SendMailOptions } from 'nodemailer';
-import { mailtoLinks, replyFromLink, sendAs as sendMailAs } from '../../demo/mail-client';
+import { mailtoLinks, replyFromLink, sendAs as sendMailAs } from '../../dev/mail-client';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
@@ -16,7 +16,7 @@ import { connectTemporal } from '../../client/connect';
 import { RemoteCompletionClient } from '../../client/task-client';
 import { createLogger } from '../../worker/logger';
 import { createWorker, type CreateWorkerOptions, type WorkerHandle } from '../../worker/run-worker';
-import type { StackAccount } from '../../stack';
+import type { StackAccount } from '../../dev/stack';
 
 /** Set by test/run-all.ts, which starts the test stack and bundles the workflows once. */
 const testStackDir = process.env.REMOTE_COMPLETION_TEST_STACK;

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../stack';
+import { repoRoot } from '../../dev/stack';
 
 /** The `temporal` CLI the stack uses: from PATH, else the project-local PyPI install. */
 export function temporalCliPath(): string {

@@ -9,8 +9,8 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { stringify } from 'yaml';
 import type { Config } from '../../config/schema';
-import { repoRoot } from '../../stack';
-import type { CheckResult } from '../../worker/config-check';
+import { repoRoot } from '../../dev/stack';
+import type { CheckResult } from '../../cli/config-check';
 import { createSearchAttributeCommand } from '../../worker/search-attributes';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { imapFor, logDir, sendAs, testConfig, unique, waitForMail } from '../helpers/env';
@@ -20,8 +20,15 @@ const dir = mkdtempSync(path.join(path.dirname(logDir), 'check-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const wrongPassword = `wrong-${randomBytes(8).toString('hex')}`;
+const olderSecret = randomBytes(32).toString('base64');
 const base = testConfig();
-const secrets = [base.imap.password, base.smtp.password!, ...base.signature.secrets, wrongPassword];
+const secrets = [
+  base.imap.password,
+  base.smtp.password!,
+  ...base.signature.secrets,
+  wrongPassword,
+  olderSecret,
+];
 
 interface Run {
   code: number;
@@ -120,12 +127,53 @@ describe('remote-completion check against the real stack', () => {
     );
     assert.match(stdout, /^ok +config +whitelist off/m);
     assert.match(stdout, /^ok +config +1 signature secret$/m);
+    assert.match(
+      stdout,
+      /^ok +config +sender authentication: DKIM\/DMARC checked here, DNS from 127\.0\.0\.1:\d+$/m,
+    );
+    assert.doesNotMatch(stdout, /without TLS/);
+  });
+
+  test('sender authentication off: a warning, exit 0', async () => {
+    const { code, results } = await checkJson((c) => (c.senderAuthentication.mode = 'off'));
+    assert.equal(code, 0);
+    const [off] = only(results, 'config').filter((r) => r.warning);
+    assert.deepEqual(off, {
+      name: 'config',
+      ok: true,
+      warning: true,
+      detail: 'sender authentication off: a reply counts as sent by whatever its From header says',
+      fix: 'set senderAuthentication.mode: verify (DKIM/DMARC here) or authentication-results (your inbound server checks)',
+    });
+  });
+
+  test('transport security: a password without TLS only to loopback, else a config error naming the key', async () => {
+    const loopback = await checkJson((c) => (c.smtp.requireTLS = false));
+    assert.equal(loopback.code, 0);
+    assert.ok(
+      only(loopback.results, 'smtp').some(
+        (r) => r.ok && r.detail === 'the SMTP password may travel without TLS, to loopback 127.0.0.1 only',
+      ),
+      JSON.stringify(loopback.results),
+    );
+    const remote = await check((c) =>
+      Object.assign(c.smtp, { host: 'smtp.example.test', requireTLS: false }),
+    );
+    assert.equal(remote.code, 1);
+    assert.match(
+      remote.stderr,
+      /^error: smtp\.requireTLS: requireTLS is false, so the SMTP password could travel without TLS: set smtp\.requireTLS: true/,
+    );
+    const weak = await check((c) => (c.signature.secrets = ['a-secret-of-at-least-16-chars']));
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /^error: signature\.secrets\.0: too weak: .*openssl rand -base64 32/);
+    assert.doesNotMatch(weak.stderr, /a-secret-of/);
   });
 
   test('config facts: whitelist domains and the number of secrets, never the secrets', async () => {
     const { code, results } = await checkJson((c) => {
       c.whitelist = { enabled: true, domains: ['example.test', '*.example.test'] };
-      c.signature.secrets = [...c.signature.secrets, 'an-older-secret-still-accepted'];
+      c.signature.secrets = [...c.signature.secrets, olderSecret];
     });
     assert.equal(code, 0);
     const facts = only(results, 'config').map((r) => r.detail);
@@ -136,7 +184,7 @@ describe('remote-completion check against the real stack', () => {
       facts.join('\n'),
     );
     assert.ok(facts.includes('2 signature secrets: signing with the first, accepting all'), facts.join('\n'));
-    assert.doesNotMatch(JSON.stringify(results), /an-older-secret/);
+    assert.ok(!JSON.stringify(results).includes(olderSecret));
   });
 
   test('a wrong IMAP password: an imap problem without the password, exit 1, the rest still checked', async () => {

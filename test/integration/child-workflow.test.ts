@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connectTemporal } from '../../client/connect';
 import type { WorkerHandle } from '../../worker/run-worker';
-import type { releaseWithApproval } from '../../workflows/example-release';
+import type { releaseWithApproval } from '../../dev/workflows/example-release';
 import { startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
 
 const config = testConfig();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot } from '../../stack';
+import { repoRoot } from '../../dev/stack';
 import type { WorkerHandle } from '../../worker/run-worker';
 import {
   eventually,
@@ -48,9 +48,9 @@ test('task start, show, list, wait, complete through the CLI', async () => {
     'task',
     'start',
     '--to',
-    'alice@example.test,Carol <carol@example.test>',
+    'alice@example.test,"Smith, Carol" <carol@example.test>',
     '--title',
-    'From the CLI',
+    'From the CLI\x1b]0;renamed terminal\x07',
     '--id',
     taskId,
     '--timeout',
@@ -69,25 +69,29 @@ test('task start, show, list, wait, complete through the CLI', async () => {
     state.assignees.map((a) => [a.address, a.name]),
     [
       ['alice@example.test', undefined],
-      ['carol@example.test', 'Carol'],
+      ['carol@example.test', 'Smith, Carol'],
     ],
   );
 
+  // What users and mail wrote is shown, never obeyed: no escape sequence reaches the terminal.
   const text = await cli('task', 'show', taskId);
-  assert.match(text.stdout, new RegExp(`task ${taskId}: From the CLI`));
+  assert.match(text.stdout, new RegExp(`^task ${taskId}: From the CLI\n`));
+  assert.match(text.stdout, /^ {2}Smith, Carol <carol@example.test>: /m);
+  assert.ok(!text.stdout.includes('\x1b'), text.stdout);
 
   const waited = await cli('task', 'wait', taskId, '--timeout', '1s');
   assert.equal(waited.code, 3, 'exit 3 when the wait times out');
   assert.match(waited.stderr, /^error: task .* is still open/);
 
-  const completed = await cli('task', 'complete', taskId, '--comment', 'via cli', '--by', 'ops');
+  const comment = 'via cli\x1b[2K\x1b[1A\rrewritten';
+  const completed = await cli('task', 'complete', taskId, '--comment', comment, '--by', 'ops');
   assert.equal(completed.code, 0, completed.stderr);
-  assert.match(completed.stdout, /^completed by ops via api/);
+  assert.match(completed.stdout, /^completed by ops via api .*\ncomment: via cli\nrewritten\n$/);
 
   const result = JSON.parse((await cli('task', 'wait', taskId, '--json')).stdout) as Record<string, unknown>;
   assert.deepEqual(
     [result.outcome, result.comment, result.decidedBy, result.channel],
-    ['completed', 'via cli', 'ops', 'api'],
+    ['completed', comment, 'ops', 'api'],
   );
 
   // Visibility is eventually consistent: the list catches up within moments.
@@ -107,6 +111,18 @@ test('bad input: one line on stderr, non-zero exit, nothing started', async () =
     [
       ['task', 'start', '--to', 'alice@example.test', '--title', 'x', '--timeout', 'soon'],
       /^error: --timeout: expected a duration/,
+    ],
+    [
+      ['task', 'start', '--to', 'alice@example.test', '--title', 'x', '--timeout', '99999999999w'],
+      /^error: --timeout: expected at most one year \(1y\), got "99999999999w"$/,
+    ],
+    [
+      ['task', 'start', '--to', 'alice@example.test', '--title', 'x', '--description', 'x'.repeat(20_001)],
+      /^error: the description is longer than 20000 characters/,
+    ],
+    [
+      ['task', 'start', '--to', '"Bob\u202e" <bob@example.test>', '--title', 'x'],
+      /^error: assignee name "Bob" holds control characters or line breaks: use one printable line$/,
     ],
     [['task', 'show', 'no-such-task'], /^error: no task with id no-such-task$/],
     [['task', 'list', '--status', 'sleeping'], /^error: unknown status "sleeping"/],

@@ -4,9 +4,9 @@ import type { SendMailOptions } from 'nodemailer';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import { connectTemporal } from '../../client/connect';
 import { keyring, signToken } from '../../domain/token';
-import { mailtoLinks, replyFromLink } from '../../demo/mail-client';
+import { mailtoLinks, replyFromLink } from '../../dev/mail-client';
 import type { WorkerHandle } from '../../worker/run-worker';
-import { triggerSync } from '../../worker/sync-schedule';
+import type { MessageOutcome } from '../../workflows/mailbox-sync';
 import { taskWorkflowId, type TaskState } from '../../workflows/definitions';
 import type { remoteCompletionTask } from '../../workflows/task';
 import type { Client } from '@temporalio/client';
@@ -26,6 +26,7 @@ import {
   unique,
   waitForMail,
 } from '../helpers/env';
+import { outcomeOf, syncAndWait } from '../helpers/sync-runs';
 
 const LOG = 'mailbox-sync';
 // Syncs run only when a test triggers them; whitelisting on, so bob@other.test is refused.
@@ -39,7 +40,6 @@ let worker: WorkerHandle;
 let tasks: RemoteCompletionClient;
 let temporal: Client;
 let closeConnection: () => Promise<void>;
-const syncNow = () => triggerSync(temporal, config.temporal.taskQueue);
 const runIdOf = async (taskId: string) =>
   (await temporal.workflow.getHandle(taskWorkflowId(taskId)).describe()).runId;
 
@@ -90,17 +90,20 @@ async function startTask(
   return { taskId, requests };
 }
 
-/** Delivers mail to the completion mailbox, runs a sync, and waits until INBOX is empty again. */
-async function deliver(from: string, message: SendMailOptions): Promise<string> {
+/** Delivers mail to the completion mailbox, runs a sync, and returns what the sync did with it. */
+async function deliver(from: string, message: SendMailOptions): Promise<MessageOutcome> {
   const messageId = message.messageId ?? `<${unique('reply')}@${from.split('@')[1]}>`;
   await sendAs(config, from, { to: COMPLETION, ...message, messageId });
   await eventually('the reply to reach INBOX', async () => (await inboxCount(config, COMPLETION)) > 0);
-  await syncNow();
-  await eventually('the sync to empty INBOX', async () => (await inboxCount(config, COMPLETION)) === 0);
-  return messageId;
+  const summary = await syncAndWait(temporal, config.temporal.taskQueue);
+  assert.equal(await inboxCount(config, COMPLETION), 0, 'the sync removed it');
+  const outcome = outcomeOf(summary, messageId);
+  assert.ok(outcome, `the sync's result lists ${messageId}: ${JSON.stringify(summary.outcomes)}`);
+  return outcome;
 }
 
-async function expectOutcome(outcome: string, messageId: string): Promise<void> {
+/** Operators read outcomes in the log: the line is there too. */
+async function expectLogLine(outcome: string, messageId: string): Promise<void> {
   await eventually(
     `a log line with outcome ${outcome} for ${messageId}`,
     () => Promise.resolve(logLines(LOG, { outcome, messageId }).length > 0),
@@ -118,27 +121,28 @@ async function settledState(taskId: string, predicate: (s: TaskState) => boolean
 describe('mailbox sync: the full loop by email', () => {
   test('complete with a comment', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
-    const messageId = await deliver(
+    const outcome = await deliver(
       'alice@example.test',
       replyFromLink(requests.get('alice@example.test')!.complete, 'Backup checked.\nGo ahead.\n'),
     );
+    assert.deepEqual([outcome.code, outcome.workflowId], ['signalled', taskWorkflowId(taskId)]);
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual(
       [result.outcome, result.decidedBy, result.channel, result.comment],
       ['completed', 'alice@example.test', 'email', 'Backup checked.\nGo ahead.'],
     );
-    await expectOutcome('completed', messageId);
+    await expectLogLine('completed', outcome.messageId!);
   });
 
   test('fail with a comment', async () => {
     const { taskId, requests } = await startTask('alice@example.test');
-    const messageId = await deliver(
+    const outcome = await deliver(
       'alice@example.test',
       replyFromLink(requests.get('alice@example.test')!.fail, 'The backup is missing.\n'),
     );
+    assert.equal(outcome.code, 'signalled');
     const result = await tasks.waitForResult(taskId, 10_000);
     assert.deepEqual([result.outcome, result.comment], ['failed', 'The backup is missing.']);
-    await expectOutcome('failed', messageId);
   });
 
   test('a team task is decided by the second assignee', async () => {
@@ -196,7 +200,7 @@ describe('mailbox sync: the full loop by email', () => {
 });
 
 describe('mailbox sync: mail that must not decide anything', () => {
-  /** Each case delivers one message; the task must still be waiting, INBOX empty, the log line there. */
+  /** Each case delivers one message; the sync reports its code and removes it; the task is untouched. */
   const cases: [
     string,
     (r: Request, taskId: string) => [string, SendMailOptions] | Promise<[string, SendMailOptions]>,
@@ -270,11 +274,12 @@ describe('mailbox sync: mail that must not decide anything', () => {
     ],
   ];
   for (const [outcome, build] of cases) {
-    test(`${outcome}: logged, removed, and the task is untouched`, async () => {
+    test(`${outcome}: reported, logged, removed, and the task is untouched`, async () => {
       const { taskId, requests } = await startTask('alice@example.test');
       const [from, message] = await build(requests.get('alice@example.test')!, taskId);
-      const messageId = await deliver(from, message);
-      await expectOutcome(outcome, messageId);
+      const { code, messageId } = await deliver(from, message);
+      assert.equal(code, outcome);
+      await expectLogLine(outcome, messageId!);
       const state = await tasks.getState(taskId);
       assert.equal(state.status, 'waiting');
       assert.equal(state.result, undefined);
@@ -290,10 +295,9 @@ describe('mailbox sync: mail that must not decide anything', () => {
       ...replyFromLink(requests.get('alice@example.test')!.complete, 'too late\n'),
       messageId: `<${unique('replay')}@example.test>`,
     };
-    await deliver('alice@example.test', reply);
-    await expectOutcome('not-assigned', reply.messageId);
-    await deliver('alice@example.test', reply);
-    await expectOutcome('duplicate', reply.messageId);
+    // Both reach the task, which records why it ignores them.
+    assert.equal((await deliver('alice@example.test', reply)).code, 'signalled');
+    assert.equal((await deliver('alice@example.test', reply)).code, 'signalled');
     const state = await settledState(taskId, (s) => s.ignored.length === 2);
     assert.equal(state.status, 'waiting');
     assert.deepEqual(
@@ -316,13 +320,15 @@ describe('mailbox sync: mail that must not decide anything', () => {
       ),
     );
     await eventually('all 60 in INBOX', async () => (await inboxCount(config, COMPLETION)) === 60);
-    await syncNow();
-    await eventually('INBOX drained', async () => (await inboxCount(config, COMPLETION)) === 0, 30_000);
-    for (const messageId of ids)
-      assert.equal(logLines(LOG, { outcome: 'no-token', messageId }).length, 1, messageId);
-    const runs = logLines(LOG, { msg: 'mailbox sync done' }).filter((l) => l.messages === 60);
-    assert.equal(runs.length, 1, 'one run read all 60');
-    assert.ok((runs[0]!.batches as number) >= 3, 'in several batches');
+    const summary = await syncAndWait(temporal, config.temporal.taskQueue);
+    assert.equal(await inboxCount(config, COMPLETION), 0, 'INBOX drained');
+    assert.deepEqual([summary.messages, summary.counts], [60, { 'no-token': 60 }], 'one run read all 60');
+    assert.ok(summary.batches >= 3, 'in several batches');
+    assert.deepEqual(
+      summary.outcomes.map((o) => o.messageId).sort(),
+      [...ids].sort(),
+      'each message listed once',
+    );
   });
 
   test('task-closed: a reply to an earlier run of a reused task id does not decide the new run', async () => {
@@ -336,12 +342,16 @@ describe('mailbox sync: mail that must not decide anything', () => {
       args: [{ taskId, title: 'Second run', assignees: [{ address: 'alice@example.test' }] }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
-    const messageId = await deliver(
+    const outcome = await deliver(
       'alice@example.test',
       replyFromLink(requests.get('alice@example.test')!.complete, 'old link\n'),
     );
-    await expectOutcome('task-closed', messageId);
-    const state = await tasks.getState(taskId);
+    assert.equal(outcome.code, 'signalled', 'the second run is open: it gets the signal');
+    const state = await settledState(taskId, (s) => s.ignored.length === 1);
+    assert.deepEqual(
+      state.ignored.map((i) => [i.reason, i.messageId]),
+      [['task-closed', outcome.messageId]],
+    );
     assert.equal(state.result, undefined, 'the second run is still open');
     await tasks.cancel(taskId);
   });
@@ -350,11 +360,12 @@ describe('mailbox sync: mail that must not decide anything', () => {
     const { taskId, requests } = await startTask('alice@example.test');
     await tasks.complete(taskId, { by: 'api-user', comment: 'done already' });
     await tasks.waitForResult(taskId, 10_000);
-    const messageId = await deliver(
+    const outcome = await deliver(
       'alice@example.test',
       replyFromLink(requests.get('alice@example.test')!.fail, 'fail it\n'),
     );
-    await expectOutcome('task-closed', messageId);
+    // The task workflow has ended: the signal cannot reach it.
+    assert.deepEqual([outcome.code, outcome.workflowId], ['task-closed', taskWorkflowId(taskId)]);
     const state = await tasks.getState(taskId);
     assert.deepEqual([state.result?.outcome, state.result?.decidedBy], ['completed', 'api-user']);
   });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { closeImap, openImap } from '../../activities/imap';
-import { createSmtpTransport } from '../../activities/smtp';
+import { closeImap, openImap } from '../../mail/imap';
+import { createSmtpTransport } from '../../mail/smtp';
 import { account, logDir, testConfig, testLogger } from '../helpers/env';
 
 test('log.mailDebug traces SMTP and IMAP at trace level with credentials redacted', async () => {

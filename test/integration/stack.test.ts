@@ -9,7 +9,8 @@ import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { loadConfig } from '../../config/load';
-import { repoRoot, stackDown, stackStatus, stackUp, type StackInfo } from '../../stack';
+import { authenticateSender } from '../../mail/authenticate-sender';
+import { repoRoot, stackDown, stackStatus, stackUp, type StackInfo } from '../../dev/stack';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 const dir = path.join(repoRoot(), '.stack', `it-stack-${process.pid}`);
@@ -54,7 +55,13 @@ async function until<T>(
   }
 }
 
-const pidsOf = (info: StackInfo) => [info.temporal.pid, info.imap.pid, info.smtp.pid];
+const pidsOf = (info: StackInfo) => [
+  info.temporal.pid,
+  info.imap.pid,
+  info.smtp.pid,
+  info.dns.pid,
+  info.dkim.pid,
+];
 const passwordOf = (info: StackInfo, address: string) =>
   info.accounts.find((a) => a.address === address)?.password ?? assert.fail(`no account ${address}`);
 const since = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
@@ -78,6 +85,8 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
     assert.equal(config.imap.port, info.imap.port);
     assert.equal(config.imap.password, passwordOf(info, completion));
     assert.equal(config.smtp.ca, info.caFile);
+    assert.deepEqual(config.senderAuthentication.dnsServers, [info.dns.server]);
+    assert.equal(config.senderAuthentication.mode, 'verify');
     assert.deepEqual(info.accounts.map((a) => a.address).sort(), [
       alice,
       'bob@other.test',
@@ -165,6 +174,15 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
       assert.match(source, new RegExp(`body ${token}`));
       // Postfix stamps "ESMTPSA" only for a session that was both TLS-encrypted and authenticated.
       assert.match(source, /with ESMTPSA/);
+      // OpenDKIM signed it with example.test's key; the stack's DNS has the key and DMARC record.
+      const verdict = await authenticateSender(message.source, {
+        mode: 'verify',
+        dnsServers: [info.dns.server],
+      });
+      assert.deepEqual(
+        [verdict.status, verdict.summary],
+        ['pass', 'dmarc=pass (p=reject) header.from=example.test; dkim=pass d=example.test aligned'],
+      );
     } finally {
       await imap.logout();
     }

@@ -275,19 +275,29 @@ describe('task workflow against the real stack', () => {
   test('a child-workflow caller with bad input gets a failed task, not a stuck one', async () => {
     const { client, connection } = await connectTemporal(config.temporal);
     try {
-      const taskId = unique('bad-input');
-      const handle = await client.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
-        workflowId: taskWorkflowId(taskId),
-        taskQueue: config.temporal.taskQueue,
-        args: [{ taskId, title: 'x', assignees: [{ address: 'alice@example.test' }], timeout: 'soon' }],
-      });
-      await assert.rejects(handle.result(), (err: Error) => {
-        assert.match(
-          String((err.cause as Error | undefined)?.message),
-          /invalid task input: timeout.*expected a duration/,
-        );
-        return true;
-      });
+      const alice = [{ address: 'alice@example.test' }];
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ timeout: 'soon' }, /invalid task input: timeout: expected a duration/],
+        [{ timeout: '99999999999w' }, /invalid task input: timeout: expected at most one year/],
+        [{ reminderEvery: 0 }, /invalid task input: reminderEvery: expected a positive duration/],
+        [{ description: 'x'.repeat(20_001) }, /invalid task input: the description is longer than 20000/],
+        [
+          { assignees: [{ address: 'alice@example.test', name: 'Alice\nBcc: eve@example.test' }] },
+          /invalid task input: assignee name of alice@example.test: use one printable line/,
+        ],
+      ];
+      for (const [input, message] of cases) {
+        const taskId = unique('bad-input');
+        const handle = await client.workflow.start<typeof remoteCompletionTask>('remoteCompletionTask', {
+          workflowId: taskWorkflowId(taskId),
+          taskQueue: config.temporal.taskQueue,
+          args: [{ taskId, title: 'x', assignees: alice, ...input }],
+        });
+        await assert.rejects(handle.result(), (err: Error) => {
+          assert.match(String((err.cause as Error | undefined)?.message), message);
+          return true;
+        });
+      }
     } finally {
       await connection.close();
     }
@@ -308,6 +318,22 @@ describe('task workflow against the real stack', () => {
       [{ title: '', assignees: 'alice@example.test' }, /needs a title/],
       [{ title: 'x', assignees: 'not-an-address' }, /not an email address: "not-an-address"/],
       [{ title: 'x', assignees: 'alice@example.test', timeout: 'soon' }, /--timeout: expected a duration/],
+      [
+        { title: 'x', assignees: 'alice@example.test', timeout: '99999999999w' },
+        /--timeout: expected at most one year \(1y\), got "99999999999w"$/,
+      ],
+      [
+        { title: 'x', assignees: 'alice@example.test', reminderEvery: '0s' },
+        /--reminder-every: expected a positive duration/,
+      ],
+      [
+        { title: 'x', assignees: 'alice@example.test', description: 'x'.repeat(20_001) },
+        /the description is longer than 20000 characters/,
+      ],
+      [
+        { title: 'x', assignees: [{ address: 'alice@example.test', name: 'Alice\x1b[2K' }] },
+        /assignee name "Alice\\u001b\[2K" holds control characters or line breaks/,
+      ],
       [{ title: 'x', assignees: 'alice@example.test', taskId: 'bad id!' }, /invalid task id/],
     ];
     for (const [options, message] of cases) await assert.rejects(tasks.start(options), message);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { connectTemporal } from '../../client/connect';
-import { repoRoot } from '../../stack';
+import { repoRoot } from '../../dev/stack';
 import { triggerSync } from '../../worker/sync-schedule';
 import {
   clearInbox,
@@ -19,11 +21,58 @@ import {
   writeConfigFile,
 } from '../helpers/env';
 
-test('the built worker starts from the prebuilt bundle and drains on SIGTERM during a sync', async () => {
-  const root = repoRoot();
-  const build = spawnSync(process.execPath, ['bin/build.js'], { cwd: root, encoding: 'utf8' });
+const root = repoRoot();
+let build: SpawnSyncReturns<string> | undefined;
+/** `npm run build`, once for this file. */
+function built(): SpawnSyncReturns<string> {
+  build ??= spawnSync(process.execPath, ['bin/build.js'], { cwd: root, encoding: 'utf8' });
   assert.equal(build.status, 0, build.stderr);
-  assert.match(build.stdout, /dist\/workflow-bundle\.js/);
+  return build;
+}
+
+test('the production build holds the product only: no stack, demo, bench or example code, no start or stack command', () => {
+  built();
+  const dist = path.join(root, 'dist');
+  assert.deepEqual(readdirSync(dist).sort(), [
+    'activities',
+    'cli',
+    'client',
+    'config',
+    'domain',
+    'mail',
+    'worker',
+    'workflow-bundle.js',
+    'workflows',
+  ]);
+  const files = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+  const aptGet = files.filter((f) => readFileSync(path.join(dist, f), 'utf8').includes('apt-get'));
+  assert.deepEqual(aptGet, [], 'no apt-get in the production build');
+  const bundle = readFileSync(path.join(dist, 'workflow-bundle.js'), 'utf8');
+  assert.match(bundle, /remoteCompletionTask/);
+  assert.doesNotMatch(
+    bundle,
+    /releaseWithApproval/,
+    'the example parent workflow is not in the production bundle',
+  );
+
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/remote-completion.js', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+  const help = cli('--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^ {2}worker /m);
+  assert.match(help.stdout, /^ {2}check /m);
+  assert.doesNotMatch(help.stdout, /^ {2}(start|stack)\b/m);
+  const start = cli('start');
+  assert.equal(start.status, 2, 'start is not a command of the production CLI');
+  assert.match(start.stderr, /unknown command 'start'/);
+});
+
+test('the built worker starts from the prebuilt bundle and drains on SIGTERM during a sync', async () => {
+  assert.match(built().stdout, /dist\/workflow-bundle\.js/);
 
   const config = testConfig((c) => {
     triggeredSyncsOnly(c);
@@ -47,6 +96,8 @@ test('the built worker starts from the prebuilt bundle and drains on SIGTERM dur
 
     const tasks = await taskClient(config);
     const taskId = await startAndComplete(config, tasks, 'Drain me', 'before the restart');
+    // `decision read` comes after the built worker's mail thread (dist/mail/classify-thread.js)
+    // has parsed and classified the reply.
     await eventually(
       'the sync to start',
       () =>

@@ -86,9 +86,11 @@ void test('a delivery report parsed by simpleParser is recognised', async () => 
     '--b1--',
   ].join('\r\n');
   const mail = toInboundMail(await simpleParser(raw, { skipHtmlToText: true }), {
+    uidValidity: '1',
     uid: 1,
     size: raw.length,
     receivedAt: 0,
+    authentication: { mode: 'off', status: 'off', summary: 'not checked here' },
   });
   assert.deepEqual(
     [mail.returnPath, mail.contentType, mail.headers['auto-submitted'], mail.from],

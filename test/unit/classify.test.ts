@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { simpleParser } from 'mailparser';
-import {
-  classifyMail,
-  type Classification,
-  type ClassifyContext,
-  type RejectCode,
-} from '../../domain/classify';
+import { classifyMail, type Classification, type ClassifyContext } from '../../domain/classify';
 import { toInboundMail, type InboundMail } from '../../domain/inbound-mail';
+import { OUTCOME_CODES, type OutcomeCode } from '../../domain/mail-outcome';
+import { asciiLowerCase } from '../../domain/ascii-case';
+import { headerFields, singleFromMailbox, type SenderVerdict } from '../../domain/sender-authentication';
 import { parseMailto } from '../../domain/mailto';
 import { renderRequestEmail } from '../../domain/request-email';
 import { findTokens, keyring, signToken, type Action, type TokenClaims } from '../../domain/token';
+import { assertWithinBudget } from '../helpers/time-budget';
 
 const NOW = Date.UTC(2030, 0, 1);
 const WORKFLOW = 'remote-completion/T-1';
@@ -30,8 +29,28 @@ function token(action: Action, claims: Partial<TokenClaims> = {}, signingKeys = 
 const C = token('complete');
 const F = token('fail');
 
-function mail(fields: Partial<InboundMail> = {}): InboundMail {
+/** What authenticateSender says of a message whose From domain passed DKIM/DMARC. */
+function passed(address: string | undefined): SenderVerdict {
   return {
+    mode: 'verify',
+    from: asciiLowerCase(address ?? ''),
+    status: 'pass',
+    summary: 'dmarc=pass (test)',
+  };
+}
+
+/** The same for a raw message: its From read by the one-From rule. */
+function passedRaw(raw: string): SenderVerdict {
+  const from = singleFromMailbox(headerFields(raw));
+  assert.ok('address' in from, 'one From mailbox');
+  return passed(from.address);
+}
+
+function mail(fields: Partial<InboundMail> = {}): InboundMail {
+  const from = 'from' in fields ? fields.from : { address: 'alice@example.test' };
+  return {
+    uidValidity: '1700000000',
+    authentication: passed(from?.address),
     uid: 7,
     size: 2048,
     messageId: '<reply-1@example.test>',
@@ -97,17 +116,21 @@ const quotedRequest = request.text
 
 void test('a button reply is a decision with the comment typed above the prompt', () => {
   const { subject, body } = button('complete');
-  const decision = decided(
-    classify(mail({ subject, text: `Backup checked.\n\n\n\nGo ahead.${body}\n-- \nAlice\nRelease manager` })),
+  const result = classify(
+    mail({ subject, text: `Backup checked.\n\n\n\nGo ahead.${body}\n-- \nAlice\nRelease manager` }),
   );
-  assert.deepEqual(decision, {
+  assert.deepEqual(result, {
+    outcome: 'decision',
+    reason: "complete by alice@example.test, the token's recipient",
     workflowId: WORKFLOW,
-    runId: RUN,
-    action: 'complete',
-    sender: 'alice@example.test',
-    comment: 'Backup checked.\n\nGo ahead.',
-    messageId: '<reply-1@example.test>',
-    receivedAt: NOW - 1000,
+    decision: {
+      runId: RUN,
+      action: 'complete',
+      sender: 'alice@example.test',
+      comment: 'Backup checked.\n\nGo ahead.',
+      messageId: '<reply-1@example.test>',
+      receivedAt: new Date(NOW - 1000).toISOString(),
+    },
   });
 });
 
@@ -220,13 +243,32 @@ void test('a display name spelling the recipient does not pass for the address (
   ].join('\r\n');
   const result = classify(
     toInboundMail(await simpleParser(raw, { skipHtmlToText: true }), {
+      uidValidity: '1',
       uid: 1,
       size: raw.length,
       receivedAt: NOW,
+      authentication: passedRaw(raw),
     }),
   );
   assert.equal(result.outcome, 'sender-mismatch');
   assert.match(result.reason, /^sent by mallory@evil\.test,/);
+});
+
+void test('unauthenticated: a valid token from a From domain that fails DKIM/DMARC decides nothing', () => {
+  const failing = (status: 'fail' | 'temperror'): SenderVerdict => ({
+    ...passed('alice@example.test'),
+    status,
+    summary: `dmarc=${status} (test)`,
+  });
+  const refused = classify(
+    mail({ subject: `Complete task: deploy [${C}]`, authentication: failing('fail') }),
+  );
+  assert.deepEqual([refused.outcome, 'temporary' in refused], ['unauthenticated', false]);
+  const later = classify(
+    mail({ subject: `Complete task: deploy [${C}]`, authentication: failing('temperror') }),
+  );
+  // DNS trouble may pass: the sync tries again later.
+  assert.deepEqual([later.outcome, 'temporary' in later && later.temporary], ['unauthenticated', true]);
 });
 
 void test('an RFC 2047 encoded, folded subject (through simpleParser)', async () => {
@@ -246,9 +288,11 @@ void test('an RFC 2047 encoded, folded subject (through simpleParser)', async ()
     'Vérifié.',
   ].join('\r\n');
   const inbound = toInboundMail(await simpleParser(raw, { skipHtmlToText: true }), {
+    uidValidity: '1',
     uid: 3,
     size: raw.length,
     receivedAt: NOW,
+    authentication: passedRaw(raw),
   });
   assert.equal(inbound.subject, subject);
   const decision = decided(classify(inbound));
@@ -295,27 +339,53 @@ void test('automated mail is refused before anything else', () => {
   );
 });
 
-void test('comment is capped with an ellipsis; message id falls back to the uid', () => {
+void test('comment is capped with an ellipsis; message id falls back to uidvalidity:uid', () => {
   const decision = decided(
     classify(mail({ messageId: undefined, subject: `[${C}]`, text: 'abcdefghijklmnop' }), {
       maxCommentLength: 10,
     }),
   );
   assert.equal(decision.comment, 'abcdefghi…');
-  assert.equal(decision.messageId, 'uid:7');
+  assert.equal(decision.messageId, '1700000000:7');
 });
 
+void test('a comment cannot steer a terminal: escape sequences and control characters are removed', () => {
+  const { subject, body } = button('complete');
+  const text = `Fine.\x1b[2K\x1b[1A\rDENIED\n\x1b]0;owned\x07Ship \u202eit\u202c.\x07\x9b31m${body}`;
+  assert.equal(decided(classify(mail({ subject, text }))).comment, 'Fine.\nDENIED\nShip it.');
+  // In HTML a carriage return is white space.
+  const html = `<p>${text.replace(/\n/g, '<br>')}</p>`;
+  assert.equal(decided(classify(mail({ subject, html }))).comment, 'Fine. DENIED\nShip it.');
+});
+
+const HUGE = 1_000_000;
+const hostileMail: [string, Partial<InboundMail>][] = [
+  ['a subject of token heads', { subject: 'rc1.abcdefgh.c.1.'.repeat(HUGE / 17) }],
+  ['a text of quote markers', { text: `${C}\n${'> '.repeat(HUGE / 2)}` }],
+  ['a text of short header-like lines', { text: `${C}\n${'1:\n'.repeat(HUGE / 12)}` }],
+  ['an HTML body of an unterminated tag', { html: `<p>${C}</p><a${'b'.repeat(HUGE)}` }],
+  ['an HTML body of nested elements', { html: `<p>${C}</p>${'<div><blockquote>'.repeat(HUGE / 17)}` }],
+  ['a comment of escape sequences', { text: `${'\x1b['.repeat(HUGE / 2)}\n${C}` }],
+  ['an Auto-Submitted header of letters', { headers: { 'auto-submitted': 'a'.repeat(HUGE) } }],
+  ['an address of dots', { from: { address: `alice@${'.'.repeat(HUGE)}` } }],
+];
+for (const [name, fields] of hostileMail) {
+  void test(`classifyMail runs in linear time: ${name}`, () => {
+    const m = mail(fields);
+    assertWithinBudget(name, () => classify(m, { whitelist: { enabled: true, domains: ['example.test'] } }));
+  });
+}
+
 after(() => {
-  const callerDecided: RejectCode[] = ['oversized', 'unparseable'];
-  const all: Classification['outcome'][] = [
-    'decision',
-    'no-token',
-    'ambiguous',
-    'bad-signature',
-    'expired',
-    'sender-mismatch',
-    'not-whitelisted',
-    'auto-reply',
+  // Codes only the sync gives: it has no message to classify, or the classification ran over budget.
+  const notFromClassify: OutcomeCode[] = [
+    'signalled',
+    'task-closed',
+    'oversized',
+    'unparseable',
+    'too-complex',
+    'deferred',
   ];
-  assert.deepEqual([...seen].sort(), all.sort(), `every code but ${callerDecided.join(', ')} is produced`);
+  const all = ['decision', ...OUTCOME_CODES.filter((code) => !notFromClassify.includes(code))];
+  assert.deepEqual([...seen].sort(), all.sort(), `every code but ${notFromClassify.join(', ')} is produced`);
 });

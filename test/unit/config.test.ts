@@ -14,7 +14,7 @@ const valid = {
     user: 'completion@example.test',
     password: 'imap-pw',
   },
-  signature: { secrets: ['a-secret-of-at-least-16-chars'] },
+  signature: { secrets: ['hxO1mAkLp0q5tq3Q0Sg6y0bC7XvWmKNa9s3CSLqYbWs='] },
 };
 
 function withChange(change: (raw: Record<string, Record<string, unknown>>) => void): Record<string, unknown> {
@@ -31,6 +31,7 @@ test('defaults fill what the file leaves out', () => {
   assert.equal(config.remoteCompletion.syncInterval, 30_000);
   assert.equal(config.remoteCompletion.startupDelay, 30_000);
   assert.equal(config.imap.port, 993);
+  assert.equal(config.imap.messageBudget, 10_000);
   assert.equal(config.whitelist.enabled, false);
   assert.equal(config.log.level, 'info');
 });
@@ -56,8 +57,48 @@ const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, s
   ],
   [
     'short secret',
-    (r) => (r.signature!.secrets = ['short']),
-    'signature.secrets.0: each secret needs at least 16 characters',
+    (r) => (r.signature!.secrets = ['a-secret-of-at-least-16-chars']),
+    'signature.secrets.0: too weak: about 21 bytes of entropy, at least 32 needed: generate one with `openssl rand -base64 32`',
+  ],
+  [
+    'repeated secret',
+    (r) => (r.signature!.secrets = ['a-secret-of-'.repeat(6)]),
+    'signature.secrets.0: too weak: it repeats itself: generate one with `openssl rand -base64 32`',
+  ],
+  [
+    'secret in sequence',
+    (r) => (r.signature!.secrets = ['abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ']),
+    'signature.secrets.0: too weak: it runs in sequence',
+  ],
+  [
+    'secret of words',
+    (r) => (r.signature!.secrets = ['Correcthorsebatterystaplecorrecthorsebatterystaple']),
+    'signature.secrets.0: too weak: it reads like words',
+  ],
+  [
+    'SMTP password in clear to another host',
+    (r) => (r.smtp!.requireTLS = false),
+    'smtp.requireTLS: requireTLS is false, so the SMTP password could travel without TLS',
+  ],
+  [
+    'IMAP password in clear to another host',
+    (r) => (r.imap!.tls = false),
+    'imap.tls: tls is false, so the IMAP password would travel without TLS',
+  ],
+  [
+    'unknown sender authentication mode',
+    (r) => (r.senderAuthentication = { mode: 'dkim' }),
+    'senderAuthentication.mode: expected verify, authentication-results or off, got "dkim"',
+  ],
+  [
+    'authentication-results without authserv-id',
+    (r) => (r.senderAuthentication = { mode: 'authentication-results' }),
+    'senderAuthentication.authservId: mode authentication-results needs senderAuthentication.authservId',
+  ],
+  [
+    'DNS server without a port',
+    (r) => (r.senderAuthentication = { dnsServers: ['127.0.0.1'] }),
+    'senderAuthentication.dnsServers.0: expected an IP address and port',
   ],
   [
     'empty whitelist',
@@ -78,6 +119,36 @@ const errors: [string, (raw: Record<string, Record<string, unknown>>) => void, s
     'remoteCompletion.syncInterval: expected at least 1s',
   ],
   [
+    'message budget too short',
+    (r) => (r.imap!.messageBudget = 500),
+    'imap.messageBudget: expected at least 1s',
+  ],
+  [
+    'message budget longer than a batch allows',
+    (r) => (r.imap!.messageBudget = '1m'),
+    'imap.messageBudget: expected at most 30s',
+  ],
+  [
+    'short token lifetime',
+    (r) => (r.remoteCompletion = { tokenLifetime: '30s' }),
+    'remoteCompletion.tokenLifetime: expected at least 1m, got "30s"',
+  ],
+  [
+    'token lifetime over a year',
+    (r) => (r.remoteCompletion = { tokenLifetime: '99999999999w' }),
+    'remoteCompletion.tokenLifetime: expected at most one year (1y), got "99999999999w"',
+  ],
+  [
+    'sync interval over a year, in milliseconds',
+    (r) => (r.remoteCompletion = { syncInterval: 1e12 }),
+    'remoteCompletion.syncInterval: expected at most one year (1y)',
+  ],
+  [
+    'duration without a unit',
+    (r) => (r.remoteCompletion = { startupDelay: '30' }),
+    'remoteCompletion.startupDelay: expected a duration such as 30s',
+  ],
+  [
     'half a client certificate',
     (r) => (r.temporal!.clientCert = 'cert.pem'),
     'temporal: set both clientCert and clientKey',
@@ -90,7 +161,7 @@ for (const [name, change, message] of errors) {
       (err: Error) => {
         assert.ok(err instanceof ConfigError);
         assert.ok(err.message.startsWith(message), `${err.message}\ndoes not start with\n${message}`);
-        assert.doesNotMatch(err.message, /smtp-pw|imap-pw|a-secret-of/);
+        assert.doesNotMatch(err.message, /smtp-pw|imap-pw|a-secret-of|abcdefgh|Correcthorse/);
         return true;
       },
     );
@@ -104,13 +175,18 @@ test('environment variables override the file, with types coerced', () => {
   const config = loadConfig(file, {
     REMOTE_COMPLETION_IMAP_PORT: '1993',
     REMOTE_COMPLETION_IMAP_TLS: 'false',
-    REMOTE_COMPLETION_SIGNATURE_SECRETS: 'new-secret-0123456789,old-secret-0123456789',
+    REMOTE_COMPLETION_IMAP_ALLOW_INSECURE_AUTH: 'true',
+    REMOTE_COMPLETION_SIGNATURE_SECRETS:
+      'V4u2xq9JzJm0hTeQyq8sPm1bR3cY7nqKfW2a4oXcLdE=,dO5HcJ8y1p7wzv3QkN2rT9uXa6sLmB4eF0gYiVbCqRw=',
     REMOTE_COMPLETION_REMOTE_COMPLETION_SYNC_INTERVAL: '5s',
     REMOTE_COMPLETION_WHITELIST_DOMAINS: 'example.test, *.other.test',
   });
   assert.equal(config.imap.port, 1993);
   assert.equal(config.imap.tls, false);
-  assert.deepEqual(config.signature.secrets, ['new-secret-0123456789', 'old-secret-0123456789']);
+  assert.deepEqual(config.signature.secrets, [
+    'V4u2xq9JzJm0hTeQyq8sPm1bR3cY7nqKfW2a4oXcLdE=',
+    'dO5HcJ8y1p7wzv3QkN2rT9uXa6sLmB4eF0gYiVbCqRw=',
+  ]);
   assert.equal(config.remoteCompletion.syncInterval, 5000);
   assert.deepEqual(config.whitelist.domains, ['example.test', '*.other.test']);
 });
@@ -130,4 +206,62 @@ test('every key has an environment variable name', () => {
   assert.ok(configKeys().includes('imap.fromAddress'));
   assert.equal(envNameFor('imap.fromAddress'), 'REMOTE_COMPLETION_IMAP_FROM_ADDRESS');
   assert.equal(envNameFor('temporal.taskQueue'), 'REMOTE_COMPLETION_TEMPORAL_TASK_QUEUE');
+});
+
+test('transport security: TLS by default; clear passwords only to loopback or when allowed', () => {
+  const config = parseConfig(valid);
+  assert.equal(config.smtp.requireTLS, true);
+  assert.equal(config.smtp.allowInsecureAuth, false);
+  for (const host of ['127.0.0.1', 'localhost', '::1']) {
+    const local = parseConfig(withChange((r) => Object.assign(r.smtp!, { host, requireTLS: false })));
+    assert.equal(local.smtp.requireTLS, false);
+    parseConfig(withChange((r) => Object.assign(r.imap!, { host, tls: false })));
+  }
+  parseConfig(withChange((r) => Object.assign(r.smtp!, { requireTLS: false, allowInsecureAuth: true })));
+  parseConfig(
+    withChange((r) => Object.assign(r.smtp!, { requireTLS: false, user: undefined, password: undefined })),
+  );
+  parseConfig(withChange((r) => Object.assign(r.imap!, { tls: false, allowInsecureAuth: true })));
+});
+
+test('sender authentication: verify by default; settings read', () => {
+  const config = parseConfig(valid);
+  assert.deepEqual(config.senderAuthentication, {
+    mode: 'verify',
+    dnsServers: [],
+    retryTemporaryErrorsFor: 6 * 3_600_000,
+  });
+  const set = parseConfig(
+    withChange(
+      (r) =>
+        (r.senderAuthentication = {
+          mode: 'authentication-results',
+          authservId: 'mx.example.test',
+          dnsServers: ['127.0.0.1:5353', '[::1]:53'],
+          retryTemporaryErrorsFor: '1h',
+        }),
+    ),
+  );
+  assert.equal(set.senderAuthentication.authservId, 'mx.example.test');
+  assert.deepEqual(set.senderAuthentication.dnsServers, ['127.0.0.1:5353', '[::1]:53']);
+  assert.equal(set.senderAuthentication.retryTemporaryErrorsFor, 3_600_000);
+});
+
+test('a list in the file is never split on commas; only an environment variable is', () => {
+  const withComma = `${'hxO1mAkLp0q5tq3Q0Sg6y0bC7XvWmKNa9s3CSLqYbWs='},${'V4u2xq9JzJm0hTeQyq8sPm1bR3cY7nqKfW2a4oXcLdE='}`;
+  const config = parseConfig(withChange((r) => (r.signature!.secrets = [withComma])));
+  assert.deepEqual(config.signature.secrets, [withComma]);
+  const single = parseConfig(
+    withChange(
+      (r) => (r.signature!.secrets = 'dO5HcJ8y1p7wzv3QkN2rT9uXa6sLmB4eF0gYiVbCqRw=' as unknown as string[]),
+    ),
+  );
+  assert.deepEqual(single.signature.secrets, ['dO5HcJ8y1p7wzv3QkN2rT9uXa6sLmB4eF0gYiVbCqRw=']);
+  const dir = mkdtempSync(path.join(tmpdir(), 'rc-config-'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, JSON.stringify(valid));
+  const fromEnv = loadConfig(file, {
+    REMOTE_COMPLETION_SENDER_AUTHENTICATION_DNS_SERVERS: '127.0.0.1:53, 127.0.0.2:53',
+  });
+  assert.deepEqual(fromEnv.senderAuthentication.dnsServers, ['127.0.0.1:53', '127.0.0.2:53']);
 });

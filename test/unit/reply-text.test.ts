@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { htmlToOwnText, ownText } from '../../domain/reply-text';
+import { assertWithinBudget, ONE_MB, repeatTo } from '../helpers/time-budget';
 
 const corpus = join(__dirname, '../fixtures/reply-trimming');
 const read = (dir: string, name: string): string => readFileSync(join(corpus, dir, name), 'utf8');
@@ -179,7 +180,28 @@ const htmlCases: { name: string; html: string; own: string }[] = [
   {
     name: 'entities are decoded after tags are gone, comments and doctype dropped',
     html: '<!DOCTYPE html><!--[if mso]><p>hidden</p><![endif]--><p>Use &lt;b&gt; &amp; &#39;x&#x27; &mdash; &unknown; &#0;</p><script>alert(1)</script>',
-    own: "Use <b> & 'x' — &unknown; &#0;",
+    // &#0; is U+FFFD, as in a browser.
+    own: "Use <b> & 'x' — &unknown; \uFFFD",
+  },
+  {
+    name: 'every HTML entity is decoded, with or without its semicolon where HTML allows it',
+    html: '<p>Caf&eacute; &Uuml;bung &frac12; &amp &copy 2024 &#x1F44D; &NotAnEntity;</p>',
+    own: 'Café Übung ½ & © 2024 👍 &NotAnEntity;',
+  },
+  {
+    name: 'tags in attribute values, comments and the head are not text; a head left open ends at the body',
+    html: '<html><head><title>Re: <b>deploy</b></title><meta name="x"><body><div title="<b>x</b>">Shipped.</div><!-- <p>not this</p> -->',
+    own: 'Shipped.',
+  },
+  {
+    name: 'a quote container found by class among others, or by id, in any case',
+    html: '<p>Fine.</p><DIV Class="x  GMAIL_QUOTE">On Mon, Bot wrote:<p>old</p></DIV><p>after</p>',
+    own: 'Fine.',
+  },
+  {
+    name: 'a tag never closed at the end of the body is dropped, the text before it kept',
+    html: '<p>Kept</p><a href="x',
+    own: 'Kept',
   },
   {
     name: 'unclosed blockquote drops the rest',
@@ -191,5 +213,45 @@ const htmlCases: { name: string; html: string; own: string }[] = [
 for (const { name, html, own } of htmlCases) {
   void test(`htmlToOwnText: ${name}`, () => {
     assert.equal(htmlToOwnText(html), own);
+  });
+}
+
+const adversarialHtml: [string, string][] = [
+  ['an unterminated tag of letters', `<a${repeatTo('b', ONE_MB)}`],
+  ['an unterminated tag with attributes', `<div ${repeatTo('class=a ', ONE_MB)}`],
+  ['an endless attribute value', `<div class="${repeatTo('a ', ONE_MB)}`],
+  ['deeply nested elements', repeatTo('<div>x', ONE_MB)],
+  ['nested elements closed by unknown tags', repeatTo('<div>', ONE_MB / 2) + repeatTo('</x>', ONE_MB / 2)],
+  ['nested blockquotes', repeatTo('<blockquote>', ONE_MB)],
+  ['stray closing blockquotes', repeatTo('</blockquote>a', ONE_MB)],
+  ['bare <', repeatTo('<', ONE_MB)],
+  ['bare & and &#', repeatTo('&&#&#x', ONE_MB)],
+  ['entities', repeatTo('&amp;&eacute', ONE_MB)],
+  ['unterminated comments', repeatTo('<!--', ONE_MB)],
+  ['line breaks', repeatTo('<br>', ONE_MB)],
+  ['quote marks', repeatTo('&gt;<br>', ONE_MB)],
+];
+for (const [name, html] of adversarialHtml) {
+  void test(`htmlToOwnText runs in linear time: 1 MB of ${name}`, () => {
+    assertWithinBudget(name, () => htmlToOwnText(html));
+  });
+}
+
+const adversarialText: [string, string][] = [
+  ['blank lines', repeatTo('\n', ONE_MB / 4)],
+  ['lines of >', repeatTo('>'.repeat(80) + '\n', ONE_MB / 4)],
+  ['lines of -', repeatTo('-'.repeat(80) + '\n', ONE_MB / 4)],
+  ['lines of :', repeatTo(':\n', ONE_MB / 4)],
+  ['short attribution-like lines', repeatTo('1:\n', ONE_MB / 4)],
+  ['attribution verbs without a date', repeatTo('wrote wrote wrote:\n', ONE_MB / 4)],
+  ['one long line of >', '>'.repeat(ONE_MB)],
+  ['one long line of -', `${'-'.repeat(ONE_MB)}x`],
+  ['one long line of :', ':'.repeat(ONE_MB)],
+  ['header-length lines of link syntax', repeatTo(`${'[a](b'.repeat(59)}\n`, ONE_MB / 4)],
+  ['header-length lines of dashes and words', repeatTo(`--${'-a'.repeat(148)}-\n`, ONE_MB / 4)],
+];
+for (const [name, text] of adversarialText) {
+  void test(`ownText runs in linear time: ${text.length} characters of ${name}`, () => {
+    assertWithinBudget(name, () => ownText(text));
   });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findTokens, keyring, signToken, verifyToken, type TokenClaims } from '../../domain/token';
+import { assertWithinBudget, ONE_MB, repeatTo } from '../helpers/time-budget';
 
 const keys = keyring(['newest-secret-0123456789', 'older-secret-0123456789']);
 const claims: TokenClaims = {
@@ -88,3 +89,18 @@ test('findTokens picks tokens out of subjects and bodies', () => {
   assert.deepEqual(findTokens(`> Token: ${token}\nToken: ${token}`), [token]);
   assert.deepEqual(findTokens('no token here rc1.abc'), []);
 });
+
+const nearMiss = `rc1.abcdefgh.c.1.${'A'.repeat(400)}.${'B'.repeat(100)}.${'C'.repeat(400)}.${'D'.repeat(42)} `;
+const adversarial: [string, string][] = [
+  ['tokens one character short', repeatTo(nearMiss, ONE_MB)],
+  ['token prefixes', repeatTo('rc1.', ONE_MB)],
+  ['token heads', repeatTo('rc1.abcdefgh.c.1.', ONE_MB)],
+  ['one endless field', `rc1.abcdefgh.c.1.${'A'.repeat(ONE_MB)}`],
+  ['short fields', repeatTo('rc1.abcdefgh.c.1.A.', ONE_MB)],
+];
+for (const [name, text] of adversarial) {
+  test(`findTokens runs in linear time: 1 MB of ${name}`, () => {
+    assertWithinBudget(name, () => findTokens(text));
+    assert.deepEqual(findTokens(text), []);
+  });
+}
