@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { OUTCOME_CODES, type OutcomeCode } from '../../../domain/mail-outcome';
 
 /**
  * The hostile-mail corpus: one file per case in test/fixtures/hostile (see its README.md).
@@ -10,31 +11,22 @@ import { z } from 'zod';
  */
 export const CORPUS_DIR = path.join(__dirname, '..', '..', 'fixtures', 'hostile');
 
-/** What a message may come to: a sync's reject code, a task's ignore reason, or a decision. */
-export const OUTCOMES = [
+/**
+ * What a message may come to: a sync's outcome code (but `signalled`, which the task's verdict
+ * replaces), a task's verdict on a decision, or `refused` at submission by the stack's Postfix
+ * (or its milter).
+ */
+export type Outcome =
+  Exclude<OutcomeCode, 'signalled'> | 'completed' | 'failed' | 'duplicate' | 'not-assigned' | 'refused';
+export const OUTCOMES: readonly Outcome[] = [
+  ...OUTCOME_CODES.filter((c): c is Exclude<OutcomeCode, 'signalled'> => c !== 'signalled'),
   'completed',
   'failed',
-  'no-token',
-  'ambiguous',
-  'bad-signature',
-  'expired',
-  'sender-mismatch',
-  'not-whitelisted',
-  'auto-reply',
-  'oversized',
-  'unparseable',
-  'too-complex',
-  'unauthenticated',
   'duplicate',
   'not-assigned',
-  'task-closed',
-] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+  'refused',
+];
 export const DECISIONS: readonly Outcome[] = ['completed', 'failed'];
-
-/** Branches whose features a case checks; its assertions are skipped until the lead enables them. */
-export const NEEDS = ['auth', 'intake', 'parsers'] as const;
-export type Need = (typeof NEEDS)[number];
 
 export const USERS = { alice: 'alice@example.test', carol: 'carol@example.test', bob: 'bob@other.test' };
 export type User = keyof typeof USERS;
@@ -47,28 +39,19 @@ export const GENERATORS = [
   'many-parts',
   'many-headers',
   'many-bad-tokens',
+  'dkim-body-lengths',
+  'dkim-signed-field-list',
 ] as const;
 
-const outcome = z.enum(OUTCOMES);
-const needs = z
-  .union([z.enum(NEEDS), z.array(z.enum(NEEDS))])
-  .optional()
-  .transform((n) => (n === undefined ? [] : Array.isArray(n) ? n : [n]));
+const outcome = z.enum(OUTCOMES as [Outcome, ...Outcome[]]);
 
-const common = {
-  description: z.string().min(10),
-  needs,
-  /** Not even delivered while its `needs` are missing: today's code would block the worker. */
-  blocksWorkerToday: z.boolean().default(false),
-};
+const common = { description: z.string().min(10) };
 
 const mailCase = z
   .object({
     ...common,
     /** The outcome; with `copies`, one per copy in any order. */
     expect: z.union([outcome, z.array(outcome).min(1)]).transform((e) => (Array.isArray(e) ? e : [e])),
-    /** Codes that are just as right, e.g. when a budget or the order of checks decides between them. */
-    acceptAlso: z.array(outcome).default([]),
     decides: z.boolean(),
     /** `smtp <user>`: submitted to Postfix as that stack user; `lmtp`: written straight into Dovecot. */
     deliver: z
@@ -112,7 +95,8 @@ const taskStartCase = z
   .object({
     ...common,
     kind: z.literal('task-start'),
-    expect: z.literal('request-sent'),
+    /** The request is sent, or the client refuses the task with a clear error and starts nothing. */
+    expect: z.enum(['request-sent', 'input-error']),
     /** The task description: `unit` repeated to `bytes`. */
     descriptionRepeat: z.object({ unit: z.string().min(1), bytes: z.number().int().positive() }).strict(),
   })

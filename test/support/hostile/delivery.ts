@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../../../config/schema';
-import type { StackState } from '../../../stack/state';
+import type { StackState } from '../../../dev/stack/state';
 
 /**
  * Puts corpus messages into the completion mailbox: through the real Postfix as a stack user

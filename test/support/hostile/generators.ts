@@ -71,6 +71,38 @@ export const generators: Record<(typeof GENERATORS)[number], (ctx: GenerateConte
   'many-headers': ({ size = 20_000 }) =>
     Array.from({ length: size }, (_, i) => `X-Junk-${i}: filler ${i}`).join(CRLF),
 
+  /**
+   * The end of a header block: `size` DKIM signatures of the From domain, each with its own body
+   * length (`l=`), then a body of plain lines up to about maxMessageBytes. A checker that hashes the
+   * body once per distinct length does `size` passes over it.
+   */
+  'dkim-body-lengths': ({ size = 3_000, maxMessageBytes }) => {
+    const line = `${'x'.repeat(70)}${CRLF}`;
+    const body = line.repeat(Math.max(1, Math.floor((maxMessageBytes - 50_000 - size * 120) / line.length)));
+    const signatures = Array.from(
+      { length: size },
+      (_, i) =>
+        `DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=corpus; l=${body.length - i}; h=from; bh=AAAA; b=AAAA`,
+    );
+    return [...signatures, 'Content-Type: text/plain; charset=utf-8', '', body].join(CRLF);
+  },
+
+  /**
+   * Header fields: one DKIM signature of the From domain whose `h=` names `size` fields that the
+   * message does not have, folded, then 6,000 short fields. A checker that looks each name up
+   * among all the fields does `size` x 6,000 comparisons. Sized so that the header block stays
+   * under the MIME parser's 1 MiB (every line counting at least 64 bytes).
+   */
+  'dkim-signed-field-list': ({ size = 250_000 }) => {
+    const perLine = 36;
+    const names = Array.from({ length: Math.ceil(size / perLine) }, () => 'a:'.repeat(perLine));
+    const fields = Array.from({ length: 6_000 }, (_, i) => `X-${i}: ${i}`);
+    return [
+      `DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=corpus; h=${names.join(`${CRLF}\t`)}from; bh=AAAA; b=AAAA`,
+      ...fields,
+    ].join(CRLF);
+  },
+
   /** `size` distinct token-shaped strings that do not verify, one per line. */
   'many-bad-tokens': ({ size = 2_000, badToken }) =>
     Array.from({ length: size }, () => badToken()).join(CRLF),

@@ -4,19 +4,16 @@ export interface ReportRow {
   via: string;
   expected: string;
   observed: string;
-  /** 'ok', 'MISMATCH', 'pending <needs>' (run, not asserted), or 'not run <needs>'. */
+  /** 'ok', or 'MISMATCH: ' and what differs. */
   verdict: string;
   note?: string;
 }
 
 export interface ReportSummary {
   cases: number;
-  run: number;
   codes: Map<string, number>;
   mismatches: number;
-  pendingMismatches: number;
-  wrongfulEnforced: number;
-  wrongfulPending: number;
+  wrongful: number;
   stalls: number;
   rounds: {
     name: string;
@@ -25,6 +22,8 @@ export interface ReportSummary {
     deliverMs: number;
     syncMs: number;
     stalled?: string;
+    /** Where the sync results and the worker's log disagree. */
+    problems: string[];
   }[];
 }
 
@@ -50,16 +49,17 @@ export function formatReport(rows: ReportRow[], s: ReportSummary): string[] {
       line([r.id, r.via, r.expected, r.observed, r.verdict + (r.note ? `  (${r.note})` : '')]),
     ),
     '',
-    `cases: ${s.cases} (${s.run} run, ${s.cases - s.run} not run until their branch is merged)`,
+    `cases: ${s.cases}`,
     `outcome codes: ${codes.join(', ')}`,
-    `mismatches: ${s.mismatches} asserted, ${s.pendingMismatches} in cases awaiting another branch`,
-    `wrongful decisions: ${s.wrongfulEnforced} (must be 0), ${s.wrongfulPending} in cases awaiting another branch`,
+    `mismatches: ${s.mismatches} (must be 0)`,
+    `wrongful decisions: ${s.wrongful} (must be 0)`,
     `stalls: ${s.stalls} (must be 0)`,
     ...s.rounds.map(
       (r) =>
         `round ${r.name}: ${r.messages} messages (+1 chaser) delivered in ${(r.deliverMs / 1000).toFixed(1)} s, ` +
         `${r.syncs} sync run(s) and checks in ${(r.syncMs / 1000).toFixed(1)} s` +
-        (r.stalled ? `, STALLED: ${r.stalled}` : ''),
+        (r.stalled ? `, STALLED: ${r.stalled}` : '') +
+        (r.problems.length ? `, PROBLEMS: ${r.problems.join('; ')}` : ''),
     ),
   ];
 }
