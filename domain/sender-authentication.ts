@@ -40,36 +40,130 @@ export const MAX_FROM_LENGTH = 4096;
 /** An Authentication-Results header longer than this is ignored as malformed. */
 export const MAX_AUTHENTICATION_RESULTS_LENGTH = 65_536;
 
+/** A header field and the bytes it takes in the raw message, its line ends included. */
+interface FieldSpan extends HeaderField {
+  start: number;
+  end: number;
+}
+
 /**
  * The header fields of a raw message, top first, as they are on the wire: every occurrence,
  * whatever the case of its name. One pass over the header block.
  */
 export function headerFields(raw: Buffer | string): HeaderField[] {
-  const source = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  return fieldSpans(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw).map(({ name, value }) => ({
+    name,
+    value,
+  }));
+}
+
+function fieldSpans(source: Buffer): FieldSpan[] {
   const crlf = source.indexOf('\r\n\r\n');
   const lf = source.indexOf('\n\n');
   const ends = [crlf, lf].filter((i) => i >= 0);
-  const end = ends.length > 0 ? Math.min(...ends) : source.length;
-  const fields: HeaderField[] = [];
-  let current: { name: string; parts: string[] } | undefined;
+  // The header block with the line end of its last line, without the empty line.
+  const end = ends.length === 0 ? source.length : Math.min(...ends) + (Math.min(...ends) === crlf ? 2 : 1);
+  const fields: FieldSpan[] = [];
+  let current: { name: string; parts: string[]; start: number; end: number } | undefined;
   const flush = () => {
-    if (current) fields.push({ name: current.name, value: current.parts.join(' ') });
+    if (current) fields.push({ ...current, value: current.parts.join(' ') });
     current = undefined;
   };
-  for (const rawLine of source.subarray(0, end).toString('utf8').split('\n')) {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+  for (let start = 0; start < end;) {
+    const newline = source.indexOf(0x0a, start);
+    const next = newline < 0 || newline >= end ? end : newline + 1;
+    let line = source.toString('utf8', start, next);
+    if (line.endsWith('\n')) line = line.slice(0, -1);
+    if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.startsWith(' ') || line.startsWith('\t')) {
-      current?.parts.push(line);
-      continue;
+      if (current) {
+        current.parts.push(line);
+        current.end = next;
+      }
+    } else {
+      flush();
+      const colon = line.indexOf(':');
+      // A line without a colon is no field (e.g. an mbox "From " line); its continuation lines go with it.
+      if (colon > 0)
+        current = {
+          name: asciiLowerCase(line.slice(0, colon).trim()),
+          parts: [line.slice(colon + 1)],
+          start,
+          end: next,
+        };
     }
-    flush();
-    const colon = line.indexOf(':');
-    // A line without a colon is no field (e.g. an mbox "From " line); its continuation lines go with it.
-    if (colon > 0)
-      current = { name: asciiLowerCase(line.slice(0, colon).trim()), parts: [line.slice(colon + 1)] };
+    start = next;
   }
   flush();
   return fields;
+}
+
+/**
+ * The raw message with the empty line that ends its header block. A message may have no body and
+ * then no empty line either (RFC 5322 section 3.5); mailauth finds no signature in such a message,
+ * and an empty body canonicalizes as no body does, so the signatures verify as they are.
+ */
+export function withHeaderEnd(raw: Buffer): Buffer {
+  if (raw.includes('\r\n\r\n') || raw.includes('\n\n')) return raw;
+  return Buffer.concat([raw, Buffer.from(raw.length === 0 || raw.at(-1) === 0x0a ? '\r\n' : '\r\n\r\n')]);
+}
+
+/**
+ * At most this many DKIM signatures of a message are verified: each costs a body hash over the
+ * whole body (one per distinct `l=`), a DNS lookup and an RSA check, so a message with thousands
+ * of them would cost seconds. RFC 6376 section 6.1 lets a verifier limit them (KumoMTA verifies
+ * 10, Apache James 32); a reply carries one or two.
+ */
+export const MAX_DKIM_SIGNATURES = 5;
+/**
+ * A signature naming more header fields than this (`h=`) is not verified: the checker looks each
+ * name up among all the header fields, so a list of 250,000 names over 7,000 fields costs
+ * seconds. Signers name a few dozen, counting the ones they name twice to oversign.
+ */
+export const MAX_SIGNED_HEADER_FIELDS = 100;
+
+/** The tags of a DKIM-Signature or ARC-Message-Signature value that matter here; linear in the value. */
+function signatureTags(value: string): { d: string; signedFields: number } {
+  let d = '';
+  let signedFields = 0;
+  for (const tag of value.split(';')) {
+    const eq = tag.indexOf('=');
+    const name = tag.slice(0, eq).trim();
+    if (name === 'd') d = asciiLowerCase(tag.slice(eq + 1).trim());
+    else if (name === 'h') signedFields = tag.slice(eq + 1).split(':').length;
+  }
+  return { d, signedFields };
+}
+
+/**
+ * The raw message as the DKIM checker should see it: without the signatures it should not spend
+ * time on. Signatures naming more than MAX_SIGNED_HEADER_FIELDS fields are left out (ARC's too),
+ * then all DKIM signatures past the first MAX_DKIM_SIGNATURES, those of the From domain (or its
+ * parent or child domains) counting first. Every other byte is kept as it is, so the signatures
+ * left verify as they would have.
+ */
+export function withBoundedSignatures(raw: Buffer, fromAddress: string): { raw: Buffer; notChecked: number } {
+  const from = domainOf(fromAddress);
+  const related = (d: string) => d === from || from.endsWith(`.${d}`) || d.endsWith(`.${from}`);
+  const drop = new Set<FieldSpan>();
+  const kept: { span: FieldSpan; aligned: boolean }[] = [];
+  for (const span of fieldSpans(raw)) {
+    if (span.name !== 'dkim-signature' && span.name !== 'arc-message-signature') continue;
+    const { d, signedFields } = signatureTags(span.value);
+    if (signedFields > MAX_SIGNED_HEADER_FIELDS) drop.add(span);
+    else if (span.name === 'dkim-signature') kept.push({ span, aligned: related(d) });
+  }
+  const byPriority = [...kept.filter((k) => k.aligned), ...kept.filter((k) => !k.aligned)];
+  for (const { span } of byPriority.slice(MAX_DKIM_SIGNATURES)) drop.add(span);
+  if (drop.size === 0) return { raw, notChecked: 0 };
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const span of [...drop].sort((a, b) => a.start - b.start)) {
+    parts.push(raw.subarray(at, span.start));
+    at = span.end;
+  }
+  parts.push(raw.subarray(at));
+  return { raw: Buffer.concat(parts), notChecked: drop.size };
 }
 
 /**
@@ -116,6 +210,8 @@ export interface DkimSignatureCheck {
 export interface MailauthReport {
   /** Every address in every From header, as the checker read them. */
   headerFrom: string[];
+  /** Signatures left out by withBoundedSignatures. */
+  notChecked?: number;
   dkim: DkimSignatureCheck[];
   /** false: the checker gave no DMARC verdict. */
   dmarc:
@@ -147,8 +243,9 @@ export function verdictFromMailauth(
         `dkim=${s.result} d=${s.signingDomain}${s.aligned ? ' aligned' : ''}${s.partialBody ? ' partial-body' : ''}${s.comment ? ` (${s.comment})` : ''}`,
     );
   const { dmarc } = report;
+  const notChecked = report.notChecked ? [`${report.notChecked} more signatures not checked`] : [];
   const summarise = (dmarcPart: string) =>
-    [dmarcPart, ...(dkim.length > 0 ? dkim : ['dkim=none'])].join('; ');
+    [dmarcPart, ...(dkim.length > 0 ? dkim : ['dkim=none']), ...notChecked].join('; ');
   const read = report.headerFrom.map(asciiLowerCase);
   if (read.length !== 1 || read[0] !== from)
     return {

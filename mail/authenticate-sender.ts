@@ -10,6 +10,8 @@ import {
   type MailauthReport,
   type SenderAuthenticationMode,
   type SenderVerdict,
+  withBoundedSignatures,
+  withHeaderEnd,
 } from '../domain/sender-authentication';
 
 /** Plain data, so that the check can run in a worker thread. */
@@ -66,14 +68,22 @@ export async function authenticateSender(
     }
     case 'verify':
       try {
-        return verdict(verdictFromMailauth(await withBudget(mailauthReport(raw, settings)), from.address));
+        return verdict(
+          verdictFromMailauth(await withBudget(mailauthReport(raw, from.address, settings)), from.address),
+        );
       } catch (err) {
         return verdict({ status: 'temperror', summary: `DKIM/DMARC check: ${(err as Error).message}` });
       }
   }
 }
 
-async function mailauthReport(raw: Buffer, settings: SenderAuthenticationSettings): Promise<MailauthReport> {
+async function mailauthReport(
+  message: Buffer,
+  from: string,
+  settings: SenderAuthenticationSettings,
+): Promise<MailauthReport> {
+  // mailauth verifies every signature it is given and has no option to limit them.
+  const { raw, notChecked } = withBoundedSignatures(withHeaderEnd(message), from);
   const dns = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
   if (settings.dnsServers.length > 0) dns.setServers(settings.dnsServers);
   const resolver = (name: string, rrtype: string) => dns.resolve(name, rrtype) as Promise<string[][]>;
@@ -95,7 +105,7 @@ async function mailauthReport(raw: Buffer, settings: SenderAuthenticationSetting
       ...(typeof status.comment === 'string' ? { comment: status.comment } : {}),
     };
   });
-  if (headerFrom.length !== 1) return { headerFrom, dkim: signatures, dmarc: false };
+  if (headerFrom.length !== 1) return { headerFrom, notChecked, dkim: signatures, dmarc: false };
   const passed = results.filter((r) => (r.status as { result?: string }).result === 'pass');
   const report = await dmarc({
     headerFrom,
@@ -111,7 +121,7 @@ async function mailauthReport(raw: Buffer, settings: SenderAuthenticationSetting
     }),
     resolver,
   });
-  if (!report) return { headerFrom, dkim: signatures, dmarc: false };
+  if (!report) return { headerFrom, notChecked, dkim: signatures, dmarc: false };
   const details = report as unknown as {
     status: { result: string };
     policy?: string;
@@ -120,6 +130,7 @@ async function mailauthReport(raw: Buffer, settings: SenderAuthenticationSetting
   };
   return {
     headerFrom,
+    notChecked,
     dkim: signatures,
     dmarc: {
       result: details.status.result,

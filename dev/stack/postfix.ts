@@ -31,6 +31,7 @@ export const postfix: Service = {
       'main.cf': mainCf(dir, state.instance, state.ports, tls),
       'master.cf': masterCf(state.ports.smtp),
       vmailbox: state.accounts.map((a) => `${a.address} OK\n`).join(''),
+      'sender-logins': senderLogins(),
     };
     const past = new Date(Date.now() - 10_000);
     for (const [name, text] of Object.entries(files)) {
@@ -59,6 +60,8 @@ export const postfix: Service = {
     // A Postfix started before the DKIM milter existed must be restarted with today's main.cf.
     const mainCf = await readFile(path.join(paths(dir).etc, 'main.cf'), 'utf8').catch(() => '');
     if (!mainCf.includes(milterAddress(state.ports))) throw new Error('main.cf predates the DKIM milter');
+    if (!mainCf.includes('reject_sender_login_mismatch'))
+      throw new Error('main.cf predates the sender login binding');
     const greeting = await readGreeting(state.ports.smtp, 'QUIT\r\n');
     if (!greeting.startsWith('220 ')) throw new Error(`unexpected SMTP greeting: ${greeting}`);
   },
@@ -113,6 +116,10 @@ smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = ${path.join(dovecotPaths(dir).run, 'auth-client')}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
+# MAIL FROM in the stack's domains must be the login itself, as organisations configure submission.
+# (The From header is bound to the login by the milter: see opendkim.ts.)
+smtpd_sender_login_maps = regexp:${path.join(p.etc, 'sender-logins')}
+smtpd_sender_restrictions = reject_sender_login_mismatch
 smtpd_recipient_restrictions = reject_unauth_destination
 
 # DKIM: OpenDKIM signs what users submit with their login domain's key; without it, no mail.
@@ -120,6 +127,12 @@ smtpd_milters = ${milterAddress(ports)}
 non_smtpd_milters = $smtpd_milters
 milter_default_action = tempfail
 `;
+}
+
+/** Every address of the stack's domains is owned by the login of the same name, and only by it. */
+function senderLogins(): string {
+  const domains = DOMAINS.map((d) => d.replace(/\./g, '\\.')).join('|');
+  return `/^(.+@(${domains}))$/ \${1}\n`;
 }
 
 function masterCf(smtpPort: number): string {

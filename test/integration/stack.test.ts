@@ -223,6 +223,13 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
       tls: { ca },
     });
 
+  /** Asserts an SMTP refusal: its code and its text. */
+  const refused = (code: number, text: RegExp) => (err: { responseCode?: number; response?: string }) => {
+    assert.equal(err.responseCode, code, err.response);
+    assert.match(err.response ?? '', text);
+    return true;
+  };
+
   await t.test('mail from alice (STARTTLS + AUTH) reaches completion over IMAPS', async () => {
     const token = randomUUID();
     const sent = await smtp({ user: alice, pass: passwordOf(info, alice) }).sendMail({
@@ -292,13 +299,43 @@ void test('local stack: up, reuse, partial restart, real mail over SMTP and IMAP
     });
   });
 
+  await t.test(
+    'submission binds From and MAIL FROM to the login, as organisations configure it',
+    async () => {
+      const carol = 'carol@example.test';
+      const asCarol = smtp({ user: carol, pass: passwordOf(info, carol) });
+      const raw = (from: string) => `From: ${from}\r\nTo: ${completion}\r\nSubject: binding\r\n\r\nx\r\n`;
+      const envelope = { from: carol, to: [completion] };
+      // DKIM vouches for the domain only: without this, carol could write alice's name and pass DMARC.
+      for (const from of [alice, `"Carol" <${carol}>, ${alice}`])
+        await assert.rejects(asCarol.sendMail({ envelope, raw: raw(from) }), refused(550, /not your login/));
+      // alice's address in a comment or a display name is no From address.
+      for (const from of [`${carol} (${alice})`, `"${alice}" <${carol}>`])
+        assert.deepEqual((await asCarol.sendMail({ envelope, raw: raw(from) })).accepted, [completion]);
+      await assert.rejects(
+        asCarol.sendMail({ envelope: { from: alice, to: [completion] }, raw: raw(carol) }),
+        refused(553, /not owned by user carol@example\.test/),
+      );
+      // Another domain's server binds only its own addresses: bob's forgery of example.test is
+      // submitted and signed as other.test (DMARC refuses it; test/integration/sender-authentication.test.ts).
+      const bob = 'bob@other.test';
+      const sent = await smtp({ user: bob, pass: passwordOf(info, bob) }).sendMail({
+        envelope: { from: bob, to: [completion] },
+        raw: raw(alice),
+      });
+      assert.deepEqual(sent.accepted, [completion]);
+    },
+  );
+
   await t.test('mail without AUTH is refused', async () => {
+    // A sender address of the stack's domains belongs to a login; any other may not relay.
     await assert.rejects(
       smtp().sendMail({ from: alice, to: completion, text: 'x' }),
-      (err: { responseCode?: number }) => {
-        assert.equal(err.responseCode, 554);
-        return true;
-      },
+      refused(553, /not logged in/),
+    );
+    await assert.rejects(
+      smtp().sendMail({ from: 'someone@elsewhere.test', to: completion, text: 'x' }),
+      refused(554, /Recipient address rejected: Access denied/),
     );
   });
 
