@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../../config/schema';
-import { syncScheduleId, triggerSync } from '../../../worker/sync-schedule';
 import type { SyncSummary } from '../../../workflows/mailbox-sync';
-import { endRunningSyncs, eventually } from '../../helpers/env';
+import { endRunningSyncs } from '../../helpers/env';
+import { triggerSyncRun } from '../../helpers/sync-runs';
 
 /**
  * Triggers the schedule's sync and waits for that run to end. A run that does not end within
@@ -13,22 +13,12 @@ export async function runOneSync(
   config: Config,
   limitMs: number,
 ): Promise<{ summary?: SyncSummary; stalled?: string }> {
-  const schedule = temporal.schedule.getHandle(syncScheduleId(config.temporal.taskQueue));
-  const runIds = async () => (await schedule.describe()).info.recentActions.map((a) => a.action.workflow);
-  const earlier = new Set((await runIds()).map((w) => w.workflowId));
-  await triggerSync(temporal, config.temporal.taskQueue);
-  const run = await eventually(
-    'the triggered sync to start',
-    async () => (await runIds()).find((w) => !earlier.has(w.workflowId)),
-    30_000,
-  );
+  // An earlier run (a stall that was ended, or one the worker started at its start) may still be
+  // draining hostile mail: wait for it, within the same failure bound.
+  const handle = await triggerSyncRun(temporal, config.temporal.taskQueue, limitMs);
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), limitMs)));
   try {
-    const handle = temporal.workflow.getHandle<() => Promise<SyncSummary>>(
-      run.workflowId,
-      run.firstExecutionRunId,
-    );
     const result = await Promise.race([handle.result(), limit]);
     if (result !== 'stalled') return { summary: result };
     await endRunningSyncs(temporal, config, 'hostile corpus: the sync stalled');

@@ -29,34 +29,44 @@ export function tokenForge(keys: readonly SigningKey[]) {
       fields[field] = value;
       return fields.join('.');
     };
+    // Variants that rewrite a field only the older rc1 format carries sign rc1 (still accepted).
     switch (variant) {
       case 'valid':
         return signToken(claims, keys);
       case 'expired':
         return signToken({ ...claims, expiresAt: Date.now() - 60_000 }, keys);
       case 'bad-mac': {
+        // The compact rc2 token: <version>.<taskId>.<keyId><action><expiry>.<binding>.<mac>.
         const token = signToken(claims, keys);
-        return tampered(token, 7, `${token.slice(-43, -42) === 'A' ? 'B' : 'A'}${token.slice(-42)}`);
+        const mac = token.split('.')[4]!;
+        return tampered(token, 4, `${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`);
       }
-      case 'flipped-action':
-        return tampered(signToken(claims, keys), 2, action === 'complete' ? 'f' : 'c');
+      case 'flipped-action': {
+        const token = signToken(claims, keys);
+        const header = token.split('.')[2]!;
+        return tampered(
+          token,
+          2,
+          `${header.slice(0, 4)}${action === 'complete' ? 'f' : 'c'}${header.slice(5)}`,
+        );
+      }
       case 'removed-secret':
         return signToken(claims, removedKeys);
       case 'forged-key-id':
         // A fresh run id per call, so that many of them are distinct strings.
         return tampered(
-          tampered(signToken({ ...claims, runId: randomUUID() }, removedKeys), 1, keys[0]!.id),
+          tampered(signToken({ ...claims, runId: randomUUID() }, removedKeys, 'rc1'), 1, keys[0]!.id),
           5,
           b64(target.runId),
         );
       case 'other-task-splice':
         return tampered(
-          signToken({ ...claims, workflowId: otherWorkflow() }, keys),
+          signToken({ ...claims, workflowId: otherWorkflow() }, keys, 'rc1'),
           4,
           b64(target.workflowId),
         );
       case 'other-recipient-splice':
-        return tampered(signToken({ ...claims, recipient: USERS.carol }, keys), 6, b64(recipient));
+        return tampered(signToken({ ...claims, recipient: USERS.carol }, keys, 'rc1'), 6, b64(recipient));
       case 'other-run':
         return signToken({ ...claims, runId: randomUUID() }, keys);
       case 'unknown-task':
