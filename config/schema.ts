@@ -181,6 +181,8 @@ export const configSchema = section({
     }),
   remoteCompletion: section({
     syncInterval: duration('1s').default(30_000),
+    /** The safety-net sync's interval while IMAP IDLE is connected; syncInterval applies otherwise. */
+    idleSyncInterval: duration('1s').default(5 * 60_000),
     startupDelay: duration(0).default(30_000),
     /** How long each request stays answerable when the task has no timeout. */
     tokenLifetime: duration('1m').default(30 * 86_400_000),

@@ -8,7 +8,7 @@ import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
 import { watchInbox, type IdleWatcher } from './idle-watcher';
 import { ensureSearchAttributes } from './search-attributes';
-import { ensureSyncSchedule, triggerSync } from './sync-schedule';
+import { ensureSyncSchedule, followIdleConnection, triggerSync } from './sync-schedule';
 import { PinoTemporalLogger } from './temporal-logger';
 import { prebuiltBundle } from './workflow-bundle';
 
@@ -107,8 +107,11 @@ export async function createWorker(
     worker,
     run() {
       if (config.imap.idle) {
-        watcher = watchInbox(config, log.child({ module: 'idle' }), () =>
-          triggerSync(client, config.temporal.taskQueue),
+        watcher = watchInbox(
+          config,
+          log.child({ module: 'idle' }),
+          () => triggerSync(client, config.temporal.taskQueue),
+          followIdleConnection(client, config, log),
         );
       }
       running ??= worker.run().finally(async () => {
