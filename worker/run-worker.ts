@@ -10,7 +10,7 @@ import { watchInbox, type IdleWatcher } from './idle-watcher';
 import { ensureSearchAttributes } from './search-attributes';
 import { ensureSyncSchedule, followIdleConnection, triggerSync } from './sync-schedule';
 import { PinoTemporalLogger } from './temporal-logger';
-import { prebuiltBundle } from './workflow-bundle';
+import { cachedBundle, prebuiltBundle } from './workflow-bundle';
 
 let runtimeInstalled = false;
 
@@ -23,7 +23,7 @@ const SHUTDOWN_FORCE_AFTER_GRACE_MS = 2_000;
  * Routes the SDK's logs into pino and, when configured, serves its Prometheus metrics; allowed
  * once per process, before any connection.
  */
-function installRuntime(log: Logger, prometheus?: string): void {
+export function installRuntime(log: Logger, prometheus?: string): void {
   if (runtimeInstalled) return;
   Runtime.install({
     logger: new PinoTemporalLogger(log.child({ module: 'temporal' })),
@@ -41,7 +41,10 @@ export interface WorkerHandle {
 }
 
 export interface CreateWorkerOptions {
-  /** A prebuilt bundle (tests); default: `npm run build`'s, else the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests); default: `npm run build`'s, else the one saved for the current code
+   * by an earlier start, else the workflows are bundled now (and saved).
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The workflows to bundle at start when there is no bundle; default: the product's (`workflows/`). */
   workflowsPath?: string;
@@ -77,14 +80,15 @@ export async function createWorker(
     connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
     classifier = createMessageClassifier(config);
-    const bundle = options.workflowBundle ?? prebuiltBundle();
+    const bundle =
+      options.workflowBundle ??
+      prebuiltBundle() ??
+      (await cachedBundle(options.workflowsPath ?? require.resolve('../workflows'), log));
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      ...(bundle
-        ? { workflowBundle: bundle }
-        : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
+      workflowBundle: bundle,
       activities: (options.wrapActivities ?? ((a) => a))(
         createActivities({ config, transport, log, classifier }),
       ),
