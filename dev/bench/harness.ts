@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { simpleParser } from 'mailparser';
@@ -14,6 +15,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../config/load';
 import type { Config } from '../../config/schema';
 import { createLogger } from '../../worker/logger';
+import { syncScheduleId, triggerSync } from '../../worker/sync-schedule';
 import { mailtoLinks } from '../mail-client';
 import { repoRoot, stackUp, type StackAccount, type StackInfo } from '../stack';
 
@@ -291,4 +293,36 @@ export async function spawnWorker(
       await exited;
     },
   };
+}
+
+/**
+ * Triggers one sync run (nothing under way), waits for it and returns how long it ran, start to
+ * close, as Temporal recorded it.
+ */
+export async function timedSyncRun(client: Client, taskQueue: string): Promise<number> {
+  const schedule = client.schedule.getHandle(syncScheduleId(taskQueue));
+  const quiet = await waitUntil(
+    'no sync run under way',
+    async () => {
+      const { info, raw } = await schedule.describe();
+      return info.runningActions.length === 0 && Number(raw.info?.bufferSize ?? 0) === 0 && info;
+    },
+    120_000,
+  );
+  const earlier = new Set(quiet.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
+  await triggerSync(client, taskQueue);
+  const started = await waitUntil(
+    'the triggered sync run',
+    async () =>
+      (await schedule.describe()).info.recentActions.find(
+        (a) => !earlier.has(a.action.workflow.firstExecutionRunId),
+      ),
+    60_000,
+    20,
+  );
+  const { workflowId, firstExecutionRunId } = started.action.workflow;
+  const handle = client.workflow.getHandle(workflowId, firstExecutionRunId);
+  await handle.result();
+  const { startTime, closeTime } = await handle.describe();
+  return closeTime!.getTime() - startTime.getTime();
 }
