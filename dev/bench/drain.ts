@@ -3,7 +3,8 @@
  * all N tasks are closed. Floors, measured in the same run: one imapflow login that fetches,
  * parses (mailparser) and deletes the same N messages (a server-side copy of them); and a client
  * signalling N waiting trivial workflows, 20 in flight, until all are closed. The floor is their sum:
- * the plainest drain reads everything, then signals everything.
+ * the plainest drain reads everything, then signals everything. Also shown: the same signals sent
+ * by one plain workflow (20 lanes), the path the sync must take, as a bound of what it can reach.
  * Run: node --import tsx dev/bench/drain.ts [--quick]
  */
 import { simpleParser } from 'mailparser';
@@ -15,7 +16,7 @@ import { triggerSync } from '../../worker/sync-schedule';
 import { replyFromLink } from '../mail-client';
 import type { StackAccount } from '../stack';
 import { createFloorWorker } from './floor/worker';
-import { doneSignal, type floorWait } from './floor/workflows';
+import { doneSignal, type floorSignaller, type floorWait } from './floor/workflows';
 import {
   ALICE,
   benchStack,
@@ -36,7 +37,7 @@ import {
   type Bench,
 } from './harness';
 
-const N = quick ? 50 : 300;
+const N = Number(process.env.BENCH_DRAIN ?? (quick ? 50 : 300));
 const FLOOR_FOLDER = 'bench-floor';
 
 /** The plainest read of N messages: one login, fetch all, parse each, delete all. */
@@ -74,7 +75,7 @@ async function imapFloor(config: Config, completion: StackAccount): Promise<numb
 }
 
 /** A client signalling N waiting trivial workflows, 20 in flight, until all are closed. */
-async function signalFloor(bench: Bench): Promise<number> {
+async function signalFloor(bench: Bench): Promise<{ byClient: number; byWorkflow: number }> {
   const config = bench.config('drain-floor');
   const { worker, connection: workerConnection } = await createFloorWorker(config, config.temporal.taskQueue);
   const running = worker.run();
@@ -90,7 +91,23 @@ async function signalFloor(bench: Bench): Promise<number> {
     const started = Date.now();
     await inFlight(handles, 20, (handle) => handle.signal(doneSignal));
     await Promise.all(handles.map((handle) => handle.result()));
-    return Date.now() - started;
+    const byClient = Date.now() - started;
+
+    // The same signals sent by one workflow, 20 lanes, as the sync sends them: what that path costs.
+    const more = await inFlight(ids, 20, (id) =>
+      client.workflow.start<typeof floorWait>('floorWait', {
+        workflowId: `${id}-w`,
+        taskQueue: config.temporal.taskQueue,
+      }),
+    );
+    const fromWorkflow = Date.now();
+    await client.workflow.execute<typeof floorSignaller>('floorSignaller', {
+      workflowId: `${config.temporal.taskQueue}-signaller`,
+      taskQueue: config.temporal.taskQueue,
+      args: [more.map((h) => h.workflowId), 20],
+    });
+    await Promise.all(more.map((handle) => handle.result()));
+    return { byClient, byWorkflow: Date.now() - fromWorkflow };
   } finally {
     await connection.close();
     worker.shutdown();
@@ -99,7 +116,16 @@ async function signalFloor(bench: Bench): Promise<number> {
   }
 }
 
-async function drainOnce(bench: Bench): Promise<{ ours: number; imap: number; signals: number }> {
+interface DrainRun {
+  ours: number;
+  imap: number;
+  signals: number;
+  workflowSignals: number;
+  syncMs: number;
+  lastDecisionMs: number;
+}
+
+async function drainOnce(bench: Bench): Promise<DrainRun> {
   const alice = bench.account(ALICE);
   const completion = bench.account(COMPLETION);
   const config = bench.config('drain');
@@ -121,9 +147,28 @@ async function drainOnce(bench: Bench): Promise<{ ours: number; imap: number; si
 
     const started = Date.now();
     await triggerSync(client, config.temporal.taskQueue);
-    await Promise.all(taskIds.map((taskId) => tasks.waitForResult(taskId, 600_000)));
+    const decided: number[] = [];
+    await Promise.all(
+      taskIds.map(async (taskId) => {
+        const result = await tasks.waitForResult(taskId, 600_000);
+        decided.push(Date.parse(result.decidedAt));
+      }),
+    );
     const ours = Date.now() - started;
-    return { ours, imap, signals: await signalFloor(bench) };
+    // Where the time went: the sync runs themselves, and when the last decision was taken.
+    let syncMs = 0;
+    const query = `WorkflowType = 'mailboxSync' AND TaskQueue = '${config.temporal.taskQueue}'`;
+    for await (const run of client.workflow.list({ query }))
+      syncMs += (run.closeTime?.getTime() ?? Date.now()) - run.startTime.getTime();
+    const signals = await signalFloor(bench);
+    return {
+      ours,
+      imap,
+      signals: signals.byClient,
+      workflowSignals: signals.byWorkflow,
+      syncMs,
+      lastDecisionMs: Math.max(...decided) - started,
+    };
   } finally {
     smtp.close();
     await connection.close();
@@ -144,6 +189,10 @@ runBench(async () => {
     floor: median(floors),
     floorWhat: 'one login fetch+parse+delete, then signal N waiting workflows 20 in flight',
     unit: 's',
-    detail: `${repeats} repeats; ours ${spread(ours, 's')}; floor imap ${median(runs.map((r) => r.imap))} ms + signals ${median(runs.map((r) => r.signals))} ms`,
+    detail:
+      `${repeats} repeats; ours ${spread(ours, 's')}, of which sync runs ${median(runs.map((r) => r.syncMs))} ms, ` +
+      `last decision at ${median(runs.map((r) => r.lastDecisionMs))} ms; ` +
+      `floor imap ${median(runs.map((r) => r.imap))} ms + signals ${median(runs.map((r) => r.signals))} ms; ` +
+      `the same signals from one workflow, 20 lanes: ${median(runs.map((r) => r.workflowSignals))} ms`,
   });
 });

@@ -2,7 +2,13 @@
  * The floors' workflows: the plainest Temporal code of the same shape as a task (start, two
  * activities, wait for one signal) and as nothing at all (wait for one signal).
  */
-import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { createFloorActivities } from './activities';
 
 export const doneSignal = defineSignal('done');
@@ -25,4 +31,18 @@ export async function floorWait(): Promise<void> {
   let done = false;
   setHandler(doneSignal, () => void (done = true));
   await condition(() => done);
+}
+
+/** Signals every given workflow, `inFlight` at a time (all at once when 0). */
+export async function floorSignaller(workflowIds: string[], inFlight = 0): Promise<void> {
+  const signal = (id: string) => getExternalWorkflowHandle(id).signal(doneSignal);
+  if (inFlight === 0) {
+    await Promise.all(workflowIds.map(signal));
+    return;
+  }
+  let next = 0;
+  const lane = async () => {
+    while (next < workflowIds.length) await signal(workflowIds[next++]!);
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
 }
