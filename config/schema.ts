@@ -76,6 +76,13 @@ export const configSchema = section({
     clientKey: z.string().optional(),
     /** API key authentication (Temporal Cloud); implies TLS. */
     apiKey: z.string().optional(),
+    /**
+     * Workflows the worker keeps in memory (the SDK's sticky cache); others are replayed from
+     * their history when they next have work. Bounds the worker's memory however many tasks wait.
+     */
+    maxCachedWorkflows: z
+      .preprocess(numeric, z.number().int().min(2, 'expected a whole number of at least 2'))
+      .default(200),
   })
     .refine((t) => !t.clientCert === !t.clientKey, {
       message: 'set both clientCert and clientKey, or neither',

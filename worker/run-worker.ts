@@ -92,6 +92,7 @@ export async function createWorker(
       activities: (options.wrapActivities ?? ((a) => a))(
         createActivities({ config, transport, log, classifier }),
       ),
+      maxCachedWorkflows: config.temporal.maxCachedWorkflows,
       shutdownGraceTime: SHUTDOWN_GRACE_MS,
       // Activities ignore cancellation while an IMAP or SMTP timeout runs: do not wait for them.
       shutdownForceTime: SHUTDOWN_GRACE_MS + SHUTDOWN_FORCE_AFTER_GRACE_MS,

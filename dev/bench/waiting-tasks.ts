@@ -45,7 +45,10 @@ const timed = async (work: () => Promise<unknown>): Promise<number> => {
 
 runBench(async () => {
   const bench = await benchStack();
-  const config = bench.config('waiting');
+  // BENCH_CACHE: another workflow cache size than the default, to measure what the bound buys.
+  const config = bench.config('waiting', (c) => {
+    if (process.env.BENCH_CACHE) c.temporal.maxCachedWorkflows = Number(process.env.BENCH_CACHE);
+  });
   await clearMailbox(config, bench.account(ALICE));
   await clearMailbox(config, bench.account(COMPLETION));
   const configFile = path.join(repoRoot(), '.stack', 'bench', 'tmp', `${config.temporal.taskQueue}-cli.yaml`);
@@ -110,7 +113,7 @@ runBench(async () => {
       floor: rssEmpty,
       floorWhat: 'the same worker with 0 tasks',
       unit: 'MB',
-      detail: `read ${SETTLE_MS / 1000} s after the last started (${N} started in ${startSeconds.toFixed(0)} s)`,
+      detail: `workflow cache ${config.temporal.maxCachedWorkflows}; read ${SETTLE_MS / 1000} s after all waited (${N} started in ${startSeconds.toFixed(0)} s)`,
     });
     report({
       figure: `one empty-INBOX sync run with ${N} tasks waiting`,
