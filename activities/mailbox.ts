@@ -37,7 +37,19 @@ export interface MailBatch {
   more: boolean;
 }
 
-const BATCH_SIZE = 25;
+/** A batch when the workflow names no size (runs recorded before sizes were passed). */
+const DEFAULT_BATCH_SIZE = 25;
+/** The largest batch a run may ask for: its classification must fit CLASSIFY_TIME_PER_BATCH_MS. */
+export const MAX_BATCH_SIZE = 200;
+
+/** Which messages a batch is: the oldest `size` of INBOX whose UID is above `afterUid`. */
+export interface BatchRequest {
+  /** Read only messages with a larger UID (those before it are being handled by this run). */
+  afterUid?: number;
+  /** UIDVALIDITY the run read so far: if INBOX's changed, the batch is empty and the run ends. */
+  uidValidity?: string;
+  size?: number;
+}
 /**
  * No message starts classifying after this much of a batch: with imap.messageBudget at most 30s
  * and the IMAP session, the batch stays inside fetchMailBatch's 2-minute timeout; the rest stays in
@@ -144,15 +156,31 @@ export function createMailboxActivities({ config, keys, log, classifier }: Mailb
 
   return {
     /** Reads the oldest batch of INBOX and classifies it; oversized mail is never downloaded. */
-    async fetchMailBatch(): Promise<MailBatch> {
+    async fetchMailBatch({
+      afterUid = 0,
+      uidValidity: expected,
+      size,
+    }: BatchRequest = {}): Promise<MailBatch> {
+      const batchSize = Math.min(Math.max(1, size ?? DEFAULT_BATCH_SIZE), MAX_BATCH_SIZE);
       const read = await session(async (client) => {
         const lock = await client.getMailboxLock('INBOX');
         try {
           const mailbox = client.mailbox;
           if (!mailbox) throw new Error('INBOX is not selected');
           const uidValidity = String(mailbox.uidValidity);
-          if (mailbox.exists === 0)
-            return { uidValidity, more: false, heads: [], sources: new Map<number, Buffer>() };
+          const none = { uidValidity, more: false, heads: [], sources: new Map<number, Buffer>() };
+          if (expected !== undefined && expected !== uidValidity) {
+            log.warn(
+              { uidValidity, expected },
+              'INBOX UIDVALIDITY changed during the run: it ends here; the next run reads INBOX again',
+            );
+            return none;
+          }
+          if (mailbox.exists === 0) return none;
+          // `N:*` always matches the last message, even below N: keep only the UIDs asked for.
+          const found = (await client.search({ uid: `${afterUid + 1}:*` }, { uid: true })) || [];
+          const uids = found.filter((uid) => uid > afterUid).sort((a, b) => a - b);
+          if (uids.length === 0) return none;
           const heads: {
             uid: number;
             size: number;
@@ -160,13 +188,12 @@ export function createMailboxActivities({ config, keys, log, classifier }: Mailb
             messageId?: string;
             from?: string;
           }[] = [];
-          const range = `1:${Math.min(BATCH_SIZE, mailbox.exists)}`;
-          for await (const m of client.fetch(range, {
-            uid: true,
-            size: true,
-            internalDate: true,
-            envelope: true,
-          })) {
+          const range = uids.slice(0, batchSize).join(',');
+          for await (const m of client.fetch(
+            range,
+            { uid: true, size: true, internalDate: true, envelope: true },
+            { uid: true },
+          )) {
             heads.push({
               uid: m.uid,
               size: m.size ?? 0,
@@ -187,7 +214,8 @@ export function createMailboxActivities({ config, keys, log, classifier }: Mailb
               heartbeat();
             }
           }
-          return { uidValidity, more: mailbox.exists > heads.length, heads, sources };
+          heads.sort((a, b) => a.uid - b.uid);
+          return { uidValidity, more: uids.length > batchSize, heads, sources };
         } finally {
           lock.release();
         }

@@ -145,7 +145,7 @@ export function registerTaskCommands(program: Command): void {
             : tasks
                 .map(
                   (t) =>
-                    `${shown(t.taskId)}\t${t.status ?? '?'}\t${shown(t.assignees.join(','))}\t${shown(t.title ?? '')}`,
+                    `${shown(t.taskId)}\t${t.status ?? t.executionStatus}\t${shown(t.assignees.join(','))}\t${shown(t.title ?? '')}`,
                 )
                 .join('\n'),
         );

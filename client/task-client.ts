@@ -71,7 +71,12 @@ export interface TaskSummary {
   assignees: string[];
   startedAt: string;
   closedAt?: string;
+  /** Temporal's execution status, lower case: `terminated` for a task ended by hand, without an outcome. */
+  executionStatus: string;
 }
+
+/** Statuses of a task that has not ended; a terminated task keeps the last one it recorded. */
+const OPEN_STATUSES: readonly string[] = ['sending', 'waiting'] satisfies TaskStatus[];
 
 /** The typed API for remote completion tasks: what the CLI uses, and what other services can use. */
 export class RemoteCompletionClient {
@@ -160,6 +165,7 @@ export class RemoteCompletionClient {
         );
       }
       clauses.push(`${STATUS.name} = '${filter.status}'`);
+      if (OPEN_STATUSES.includes(filter.status)) clauses.push(`ExecutionStatus = 'Running'`);
     }
     if (filter.assignee !== undefined) {
       const [assignee] = parseOrThrow(filter.assignee);
@@ -167,18 +173,23 @@ export class RemoteCompletionClient {
     }
     const tasks: TaskSummary[] = [];
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
-      const status = info.typedSearchAttributes.get(STATUS);
+      const recorded = info.typedSearchAttributes.get(STATUS);
+      const running = info.status.name === 'RUNNING';
+      // A terminated task never recorded an outcome: its last status would say it still waits.
+      const status =
+        isTaskStatus(recorded) && (running || !OPEN_STATUSES.includes(recorded)) ? recorded : undefined;
       tasks.push({
         taskId: info.workflowId.startsWith(TASK_WORKFLOW_PREFIX)
           ? info.workflowId.slice(TASK_WORKFLOW_PREFIX.length)
           : info.workflowId,
         workflowId: info.workflowId,
         title: typeof info.memo?.title === 'string' ? info.memo.title : undefined,
-        status: isTaskStatus(status) ? status : undefined,
+        status,
         assignees: info.typedSearchAttributes.get(ASSIGNEES) ?? [],
         startedAt:
           typeof info.memo?.createdAt === 'string' ? info.memo.createdAt : info.startTime.toISOString(),
         closedAt: info.closeTime?.toISOString(),
+        executionStatus: info.status.name.toLowerCase(),
       });
     }
     return tasks;
@@ -234,7 +245,9 @@ export class RemoteCompletionClient {
         // Updates to a closed workflow also answer "not found": tell the two apart.
         const closed = await handle.describe().catch(() => undefined);
         if (!closed) throw new TaskInputError(`no task with id ${taskId}`);
-        const status = closed.typedSearchAttributes.get(STATUS) ?? closed.status.name.toLowerCase();
+        const recorded = closed.typedSearchAttributes.get(STATUS);
+        const status =
+          recorded && !OPEN_STATUSES.includes(recorded) ? recorded : closed.status.name.toLowerCase();
         throw new TaskInputError(`task ${taskId} is already closed (${status})`);
       }
       if (err instanceof WorkflowUpdateFailedError) {

@@ -129,6 +129,13 @@ export const configSchema = section({
     clientKey: z.string().optional(),
     /** API key authentication (Temporal Cloud); implies TLS. */
     apiKey: z.string().optional(),
+    /**
+     * Workflows the worker keeps in memory (the SDK's sticky cache); others are replayed from
+     * their history when they next have work. Bounds the worker's memory however many tasks wait.
+     */
+    maxCachedWorkflows: z
+      .preprocess(numeric, z.number().int().min(2, 'expected a whole number of at least 2'))
+      .default(200),
   })
     .refine((t) => !t.clientCert === !t.clientKey, {
       message: 'set both clientCert and clientKey, or neither',
@@ -253,6 +260,8 @@ export const configSchema = section({
     }),
   remoteCompletion: section({
     syncInterval: duration('1s').default(30_000),
+    /** The safety-net sync's interval while IMAP IDLE is connected; syncInterval applies otherwise. */
+    idleSyncInterval: duration('1s').default(5 * 60_000),
     startupDelay: duration(0).default(30_000),
     /** How long each request stays answerable when the task has no timeout. */
     tokenLifetime: duration('1m').default(30 * 86_400_000),

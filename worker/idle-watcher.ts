@@ -16,7 +16,13 @@ const MAX_BACKOFF_MS = 60_000;
  * within about a second; reconnects with backoff after any drop. Scheduled polling stays the
  * safety net, so a missed notification only costs one interval.
  */
-export function watchInbox(config: Config, log: Logger, onMail: () => Promise<void>): IdleWatcher {
+export function watchInbox(
+  config: Config,
+  log: Logger,
+  onMail: () => Promise<void>,
+  /** Told when the session is up (INBOX selected, IDLE next) and each time it is lost. */
+  onConnection: (connected: boolean) => void = () => {},
+): IdleWatcher {
   const stopping = new AbortController();
   const stopped = () => stopping.signal.aborted;
   let client: ImapFlow | undefined;
@@ -50,6 +56,7 @@ export function watchInbox(config: Config, log: Logger, onMail: () => Promise<vo
     });
     const mailbox = await client.mailboxOpen('INBOX', { readOnly: true });
     log.info({ exists: mailbox.exists }, 'watching INBOX with IMAP IDLE');
+    onConnection(true);
     if (mailbox.exists > 0) notify();
     // idle() returns whenever IDLE is interrupted; go back to it until the connection is gone.
     while (!stopped() && client.usable) await client.idle();
@@ -65,6 +72,7 @@ export function watchInbox(config: Config, log: Logger, onMail: () => Promise<vo
         if (!stopped()) log.warn({ err: (err as Error).message }, 'IMAP IDLE session failed');
       }
       if (stopped()) break;
+      onConnection(false);
       if (Date.now() - started > 30_000) backoff = 1000;
       log.info({ retryInMs: backoff }, 'IMAP IDLE reconnecting');
       // Aborting clears the timer too: a pending backoff must not hold a stopping process open.

@@ -8,9 +8,9 @@ import { connectTemporal, temporalConnectionOptions } from '../client/connect';
 import { createActivities } from './activities';
 import { watchInbox, type IdleWatcher } from './idle-watcher';
 import { ensureSearchAttributes } from './search-attributes';
-import { ensureSyncSchedule, triggerSync } from './sync-schedule';
+import { ensureSyncSchedule, followIdleConnection, triggerSync } from './sync-schedule';
 import { PinoTemporalLogger } from './temporal-logger';
-import { prebuiltBundle } from './workflow-bundle';
+import { cachedBundle, prebuiltBundle } from './workflow-bundle';
 
 let runtimeInstalled = false;
 
@@ -23,7 +23,7 @@ const SHUTDOWN_FORCE_AFTER_GRACE_MS = 2_000;
  * Routes the SDK's logs into pino and, when configured, serves its Prometheus metrics; allowed
  * once per process, before any connection.
  */
-function installRuntime(log: Logger, prometheus?: string): void {
+export function installRuntime(log: Logger, prometheus?: string): void {
   if (runtimeInstalled) return;
   Runtime.install({
     logger: new PinoTemporalLogger(log.child({ module: 'temporal' })),
@@ -41,7 +41,10 @@ export interface WorkerHandle {
 }
 
 export interface CreateWorkerOptions {
-  /** A prebuilt bundle (tests); default: `npm run build`'s, else the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests); default: `npm run build`'s, else the one saved for the current code
+   * by an earlier start, else the workflows are bundled now (and saved).
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The workflows to bundle at start when there is no bundle; default: the product's (`workflows/`). */
   workflowsPath?: string;
@@ -77,17 +80,19 @@ export async function createWorker(
     connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     transport = createSmtpTransport(config.smtp, log, { mailDebug: config.log.mailDebug });
     classifier = createMessageClassifier(config);
-    const bundle = options.workflowBundle ?? prebuiltBundle();
+    const bundle =
+      options.workflowBundle ??
+      prebuiltBundle() ??
+      (await cachedBundle(options.workflowsPath ?? require.resolve('../workflows'), log));
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      ...(bundle
-        ? { workflowBundle: bundle }
-        : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
+      workflowBundle: bundle,
       activities: (options.wrapActivities ?? ((a) => a))(
         createActivities({ config, transport, log, classifier }),
       ),
+      maxCachedWorkflows: config.temporal.maxCachedWorkflows,
       shutdownGraceTime: SHUTDOWN_GRACE_MS,
       // Activities ignore cancellation while an IMAP or SMTP timeout runs: do not wait for them.
       shutdownForceTime: SHUTDOWN_GRACE_MS + SHUTDOWN_FORCE_AFTER_GRACE_MS,
@@ -107,8 +112,11 @@ export async function createWorker(
     worker,
     run() {
       if (config.imap.idle) {
-        watcher = watchInbox(config, log.child({ module: 'idle' }), () =>
-          triggerSync(client, config.temporal.taskQueue),
+        watcher = watchInbox(
+          config,
+          log.child({ module: 'idle' }),
+          () => triggerSync(client, config.temporal.taskQueue),
+          followIdleConnection(client, config, log),
         );
       }
       running ??= worker.run().finally(async () => {

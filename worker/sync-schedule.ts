@@ -73,3 +73,46 @@ export async function ensureSyncSchedule(
 export async function triggerSync(client: Client, taskQueue: string): Promise<void> {
   await client.schedule.getHandle(syncScheduleId(taskQueue)).trigger(ScheduleOverlapPolicy.BUFFER_ONE);
 }
+
+/** The safety-net interval: longer while IMAP IDLE reports new mail, never shorter than syncInterval. */
+export function syncIntervalFor(config: Config, idleConnected: boolean): number {
+  const { syncInterval, idleSyncInterval } = config.remoteCompletion;
+  return idleConnected ? Math.max(syncInterval, idleSyncInterval) : syncInterval;
+}
+
+/**
+ * Keeps the schedule's interval in line with the IDLE watcher: `idleSyncInterval` while it is
+ * connected, `syncInterval` as soon as it is not. Updates run one at a time and only on a change;
+ * the schedule starts at syncInterval (ensureSyncSchedule). With several workers, the latest
+ * change any of them saw wins.
+ */
+export function followIdleConnection(
+  client: Client,
+  config: Config,
+  log: Logger,
+): (idleConnected: boolean) => void {
+  const handle = client.schedule.getHandle(syncScheduleId(config.temporal.taskQueue));
+  let applied = config.remoteCompletion.syncInterval;
+  let wanted = applied;
+  let updates = Promise.resolve();
+  return (idleConnected) => {
+    wanted = syncIntervalFor(config, idleConnected);
+    updates = updates.then(async () => {
+      const every = wanted;
+      if (every === applied) return;
+      try {
+        await handle.update((previous) => ({
+          ...previous,
+          spec: { ...previous.spec, intervals: [{ every }] },
+        }));
+        applied = every;
+        log.info(
+          { every, idle: every === config.remoteCompletion.syncInterval ? 'down' : 'connected' },
+          'mailbox sync schedule follows IMAP IDLE',
+        );
+      } catch (err) {
+        log.warn({ err: (err as Error).message, every }, 'could not change the mailbox sync interval');
+      }
+    });
+  };
+}

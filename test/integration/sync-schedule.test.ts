@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { connectTemporal } from '../../client/connect';
 import { ensureSyncSchedule, syncScheduleId, triggerSync } from '../../worker/sync-schedule';
 import {
   account,
+  COMPLETION,
   endRunningSyncs,
   eventually,
   logLines,
+  stackDir,
   startWorker,
   testConfig,
   testLogger,
@@ -75,6 +80,41 @@ test('a wrong IMAP password is reported as such, without the password', async ()
   } finally {
     await endRunningSyncs(client, config, 'test over');
     await worker.shutdown();
+    await connection.close();
+  }
+});
+
+test('while IMAP IDLE is connected the safety-net sync runs every idleSyncInterval, else every syncInterval', async () => {
+  const config = testConfig((c) => {
+    c.remoteCompletion.syncInterval = 30_000;
+    c.remoteCompletion.idleSyncInterval = 300_000;
+    c.remoteCompletion.startupDelay = 3_600_000;
+    c.imap.idle = true;
+  });
+  const name = 'sync-schedule-idle';
+  const { client, connection } = await connectTemporal(config.temporal);
+  const schedule = client.schedule.getHandle(syncScheduleId(config.temporal.taskQueue));
+  const every = async () => (await schedule.describe()).spec.intervals?.[0]?.every;
+  const switches = (idle: string) =>
+    logLines(name, { msg: 'mailbox sync schedule follows IMAP IDLE', idle }).length;
+  const worker = await startWorker(config, testLogger(name));
+  try {
+    await eventually('the schedule to follow the IDLE session', async () => (await every()) === 300_000);
+
+    // The server drops the session: polling falls back to syncInterval until IDLE is back.
+    await promisify(execFile)('doveadm', [
+      '-c',
+      path.join(stackDir, 'dovecot', 'dovecot.conf'),
+      'kick',
+      COMPLETION,
+    ]);
+    await eventually('the fallback to syncInterval', () => Promise.resolve(switches('down') >= 1));
+    await eventually('IDLE back, and the longer interval with it', async () =>
+      switches('connected') >= 2 && (await every()) === 300_000 ? true : undefined,
+    );
+  } finally {
+    await worker.shutdown();
+    await schedule.delete();
     await connection.close();
   }
 });

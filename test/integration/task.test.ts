@@ -13,7 +13,15 @@ import {
   type TaskState,
 } from '../../workflows/definitions';
 import { connectTemporal } from '../../client/connect';
-import { startWorker, taskClient, testConfig, testLogger, unique, waitForMail } from '../helpers/env';
+import {
+  eventually,
+  startWorker,
+  taskClient,
+  testConfig,
+  testLogger,
+  unique,
+  waitForMail,
+} from '../helpers/env';
 import { temporalCliPath } from '../helpers/temporal-cli';
 import type { RemoteCompletionClient } from '../../client/task-client';
 import type { WorkerHandle } from '../../worker/run-worker';
@@ -385,5 +393,26 @@ describe('task workflow against the real stack', () => {
     const listed = await tasks.list({ status: 'waiting', assignee: 'alice@example.test' });
     assert.ok(listed.some((t) => t.taskId === taskId && t.title === 'Find me'));
     await tasks.cancel(taskId);
+  });
+
+  test('a terminated task is not listed as waiting, and says it was terminated', async () => {
+    const taskId = unique('terminated');
+    await tasks.start({ taskId, title: 'Ended by hand', assignees: 'alice@example.test' });
+    await waitForState(taskId, (s) => s.status === 'waiting');
+    const { client, connection } = await connectTemporal(config.temporal);
+    try {
+      await client.workflow.getHandle(taskWorkflowId(taskId)).terminate('operator ended it');
+    } finally {
+      await connection.close();
+    }
+    // Visibility is eventually consistent: wait until it has seen the termination.
+    const [summary] = await eventually('the terminated task in the list', async () => {
+      const found = (await tasks.list({ assignee: 'alice@example.test' })).filter((t) => t.taskId === taskId);
+      return found[0]?.executionStatus === 'terminated' && found;
+    });
+    assert.equal(summary!.status, undefined, 'the waiting status it last recorded is not its status');
+    const waiting = await tasks.list({ status: 'waiting', assignee: 'alice@example.test' });
+    assert.ok(!waiting.some((t) => t.taskId === taskId), 'not listed as waiting');
+    await assert.rejects(tasks.complete(taskId, { by: 'me' }), /is already closed \(terminated\)/);
   });
 });

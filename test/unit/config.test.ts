@@ -28,7 +28,9 @@ test('defaults fill what the file leaves out', () => {
   assert.equal(config.temporal.address, '127.0.0.1:7233');
   assert.equal(config.temporal.namespace, 'default');
   assert.equal(config.temporal.taskQueue, 'remote-completion');
+  assert.equal(config.temporal.maxCachedWorkflows, 200);
   assert.equal(config.remoteCompletion.syncInterval, 30_000);
+  assert.equal(config.remoteCompletion.idleSyncInterval, 300_000);
   assert.equal(config.remoteCompletion.startupDelay, 30_000);
   assert.equal(config.imap.port, 993);
   assert.equal(config.imap.messageBudget, 10_000);
