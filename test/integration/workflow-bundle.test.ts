@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cachedBundle } from '../../worker/workflow-bundle';
-import { logLines, scratchDir, testLogger, unique } from '../helpers/env';
+import { repoRoot } from '../../dev/stack';
+import { logLines, testLogger, unique } from '../helpers/env';
 
-const workflow = (answer: number) =>
-  `export async function answer(): Promise<number> {\n  return ${answer};\n}\n`;
+// Plain JavaScript: webpack does not run the TypeScript loader under node_modules.
+const workflow = (answer: number) => `export async function answer() {\n  return ${answer};\n}\n`;
 
-test('a worker bundles its workflows once per version of the code, and says when it does', async () => {
-  const dir = path.join(scratchDir, unique('bundle'));
+test('a worker bundles its workflows once per version of the code, and says when it does', async (t) => {
+  // Inside the checkout, so that webpack resolves @temporalio/workflow from its node_modules (the
+  // test stack's scratch directory lives outside it, in /var/lib/remote-completion).
+  const dir = path.join(repoRoot(), 'node_modules', '.cache', 'remote-completion-tests', unique('bundle'));
   mkdirSync(dir, { recursive: true });
-  const workflowsPath = path.join(dir, 'workflows.ts');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const workflowsPath = path.join(dir, 'workflows.js');
   const cacheDir = path.join(dir, 'cache');
   const name = 'workflow-bundle';
   const log = testLogger(name);
