@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CheckResult } from './config-check';
+import { runChecks, type CheckResult } from './config-check';
 import { cliLogger, configOption, readConfig, type GlobalOptions } from './context';
 import { command, EXIT } from './run-cli';
 
@@ -23,7 +23,6 @@ export function registerCheckCommand(program: Command): void {
     .action(
       command(async (opts: CheckOptions) => {
         const config = readConfig(opts);
-        const { runChecks } = await import('./config-check.js'); // mail and DNS libraries: for check only
         const results = await runChecks(config, { fix: opts.fix ?? false, log: cliLogger(config) });
         process.stdout.write(
           `${opts.json ? JSON.stringify(results, null, 2) : results.map(formatCheck).join('\n')}\n`,

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load';
+import { checkMailServers } from './config-check';
 import type { Config } from '../config/schema';
-import type { CreateWorkerOptions } from '../worker/run-worker';
+import { guardWorkerExit } from '../worker/exit-guard';
+import { createWorker, type CreateWorkerOptions } from '../worker/run-worker';
 import { cliLogger, configOption, readConfig, type GlobalOptions } from './context';
 import { command } from './run-cli';
 
@@ -17,12 +19,6 @@ export async function runWorkerUntilStopped(
   log: Logger,
   { onRunning, ...workerOptions }: RunWorkerOptions = {},
 ): Promise<void> {
-  // Loaded here, not with the CLI: `task list` and the other commands need none of the worker.
-  const [{ guardWorkerExit }, { checkMailServers }, { createWorker }] = await Promise.all([
-    import('../worker/exit-guard.js'),
-    import('./config-check.js'),
-    import('../worker/run-worker.js'),
-  ]);
   const exitGuard = guardWorkerExit(log);
   try {
     // A wrong mail host or password should stop the start, not surface later as retries in the log.
